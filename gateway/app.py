@@ -1,0 +1,47 @@
+"""The ASGI application: routes, and a lifespan that owns the four store clients."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.routing import Route, WebSocketRoute
+
+from gateway.config import Settings
+from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
+from gateway.http.graphql import GatewayGraphQL
+from gateway.http.health import health, ready
+from gateway.sources import Sources
+
+log = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    sources: Sources
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        if settings.graphiql and (missing := missing_assets(settings.graphiql_assets_dir)):
+            log.warning("GraphiQL assets missing under %s: %s", settings.graphiql_assets_dir, missing)
+        sources = Sources.create(settings)
+        try:
+            yield {"sources": sources}
+        finally:
+            await sources.close()
+
+    graphql_app = GatewayGraphQL(settings)
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),
+        Route(f"{ASSET_PREFIX}/{{name:str}}", asset_endpoint(settings.graphiql_assets_dir), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,72 @@
+"""Typed settings, read from ``GATEWAY_*`` environment variables.
+
+The defaults match what ``scripts/services`` starts on 127.0.0.1, so a developer needs no configuration.
+Outside ``GATEWAY_ENV=development`` every secret must be set explicitly: the development passwords are
+refused (fail fast at start, not at the first query).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_PASSWORD = "gateway-dev-password"  # noqa: S105 - local development default, refused outside development
+
+SourceName = Literal["mysql", "mongodb", "neo4j", "redis"]
+SOURCE_NAMES: tuple[SourceName, ...] = ("mysql", "mongodb", "neo4j", "redis")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # MySQL / MariaDB: the system of record. The password lives apart from the URL so it can come from a secret.
+    mysql_url: str = "mysql+asyncmy://gateway@127.0.0.1:3306/gateway"
+    mysql_password: SecretStr = SecretStr(DEV_PASSWORD)
+    mysql_pool_size: int = Field(default=10, ge=1)
+
+    # MongoDB (FerretDB locally): attributes, profiles, events, metrics.
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    mongo_database: str = "gateway"
+
+    # Neo4j: the purchase / rating graph.
+    neo4j_url: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr(DEV_PASSWORD)
+    neo4j_database: str = "neo4j"
+
+    # Redis: caches, persisted queries, carts, sessions.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Every call to a store is bounded by this many seconds (connect included).
+    source_timeout_s: float = Field(default=2.0, gt=0)
+
+    # GraphiQL on GET /graphql, served from the gateway's own origin (assets installed from npm at setup).
+    graphiql: bool = True
+    graphiql_assets_dir: Path = ROOT / "deploy" / "graphiql" / "node_modules"
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_outside_development(self) -> Settings:
+        if self.env != "development":
+            for name in ("mysql_password", "neo4j_password"):
+                if getattr(self, name).get_secret_value() == DEV_PASSWORD:
+                    raise ValueError(f"GATEWAY_{name.upper()} must be set when GATEWAY_ENV={self.env}")
+        return self
+
+    @property
+    def mysql_database(self) -> str:
+        return urlsplit(self.mysql_url).path.lstrip("/")
+
+    @property
+    def redis_db(self) -> int:
+        path = urlsplit(self.redis_url).path.lstrip("/")
+        return int(path) if path else 0

@@ -1,0 +1,1 @@
+"""The HTTP edge: GraphQL over HTTP, GraphiQL, health and readiness."""

@@ -1,0 +1,48 @@
+"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from gateway.errors import SourceError
+from gateway.sources import Source, Sources
+
+log = logging.getLogger(__name__)
+
+
+async def probe(source: Source) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        await source.ping()
+    except SourceError as exc:
+        log.warning("readiness: %s down: %s", source.name, exc.detail)
+        return {"up": False, "latencyMs": _ms_since(start), "code": exc.code, "error": str(exc)}
+    return {"up": True, "latencyMs": _ms_since(start)}
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+async def readiness(sources: Sources) -> tuple[bool, dict[str, Any]]:
+    all_sources = sources.all()
+    results = await asyncio.gather(*(probe(source) for source in all_sources))
+    by_name = {source.name: result for source, result in zip(all_sources, results, strict=True)}
+    down = [name for name, result in by_name.items() if not result["up"]]
+    body = {"status": "unavailable" if down else "ready", "down": down, "sources": by_name}
+    return not down, body
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    ok, body = await readiness(request.state.sources)
+    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,44 @@
+"""The four backing stores. Only modules in this package import a database driver (ruff TID251)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.config import Settings, SourceName
+from gateway.sources.base import ServerInfo, Source
+from gateway.sources.mongo import MongoSource
+from gateway.sources.mysql import MySQLSource
+from gateway.sources.neo4j import Neo4jSource
+from gateway.sources.redis import RedisSource
+
+__all__ = ["ServerInfo", "Source", "Sources"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """One client per store, created once in the lifespan and closed on exit. Nothing connects on creation."""
+
+    mysql: MySQLSource
+    mongodb: MongoSource
+    neo4j: Neo4jSource
+    redis: RedisSource
+
+    @classmethod
+    def create(cls, settings: Settings) -> Sources:
+        return cls(
+            mysql=MySQLSource(settings),
+            mongodb=MongoSource(settings),
+            neo4j=Neo4jSource(settings),
+            redis=RedisSource(settings),
+        )
+
+    def by_name(self, name: SourceName) -> Source:
+        source: Source = getattr(self, name)
+        return source
+
+    def all(self) -> tuple[Source, ...]:
+        return (self.mysql, self.mongodb, self.neo4j, self.redis)
+
+    async def close(self) -> None:
+        for source in self.all():
+            await source.close()

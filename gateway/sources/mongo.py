@@ -1,0 +1,44 @@
+"""MongoDB (FerretDB locally), through PyMongo's native AsyncMongoClient: the only module that imports pymongo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from gateway.config import Settings
+from gateway.sources.base import ServerInfo, guarded
+
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (PyMongoError,)
+
+Document = dict[str, Any]
+
+
+class MongoSource:
+    name = "mongodb"
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout = settings.source_timeout_s
+        timeout_ms = int(settings.source_timeout_s * 1000)
+        self.client: AsyncMongoClient[Document] = AsyncMongoClient(
+            settings.mongo_url,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            socketTimeoutMS=timeout_ms,
+            appname="polyglot-gateway",
+        )
+        self.db: AsyncDatabase[Document] = self.client[settings.mongo_database]
+
+    async def ping(self) -> None:
+        await guarded(self.name, self.timeout, self.client.admin.command("ping"), DRIVER_ERRORS)
+
+    async def server_info(self) -> ServerInfo:
+        info = await guarded(self.name, self.timeout, self.client.admin.command("buildInfo"), DRIVER_ERRORS)
+        if "ferretdbVersion" in info:
+            return ServerInfo(self.name, "FerretDB", str(info["ferretdbVersion"]))
+        return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
+
+    async def close(self) -> None:
+        await self.client.close()

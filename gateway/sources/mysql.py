@@ -1,0 +1,47 @@
+"""MySQL / MariaDB, the system of record: the only module that touches SQLAlchemy's engine."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gateway.config import Settings
+from gateway.sources.base import ServerInfo, guarded
+
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError,)
+
+
+def engine_url(settings: Settings) -> str:
+    url = make_url(settings.mysql_url).set(password=settings.mysql_password.get_secret_value())
+    return url.render_as_string(hide_password=False)
+
+
+class MySQLSource:
+    name = "mysql"
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout = settings.source_timeout_s
+        self.engine: AsyncEngine = create_async_engine(
+            engine_url(settings),
+            pool_size=settings.mysql_pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"connect_timeout": max(1, int(settings.source_timeout_s))},
+        )
+
+    async def _scalar(self, sql: str) -> object:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(text(sql))).scalar_one()
+
+    async def ping(self) -> None:
+        await guarded(self.name, self.timeout, self._scalar("SELECT 1"), DRIVER_ERRORS)
+
+    async def server_info(self) -> ServerInfo:
+        version = str(await guarded(self.name, self.timeout, self._scalar("SELECT VERSION()"), DRIVER_ERRORS))
+        server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+        return ServerInfo(self.name, server, version)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

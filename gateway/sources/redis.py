@@ -1,0 +1,34 @@
+"""Redis: caches, persisted queries, carts and sessions. The only module that imports redis."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.config import Settings
+from gateway.sources.base import ServerInfo, guarded
+
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
+
+
+class RedisSource:
+    name = "redis"
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout = settings.source_timeout_s
+        self.client: Redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.source_timeout_s,
+            socket_connect_timeout=settings.source_timeout_s,
+            health_check_interval=30,
+        )
+
+    async def ping(self) -> None:
+        await guarded(self.name, self.timeout, self.client.ping(), DRIVER_ERRORS)
+
+    async def server_info(self) -> ServerInfo:
+        info = await guarded(self.name, self.timeout, self.client.info("server"), DRIVER_ERRORS)
+        return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,7 @@
+"""DataLoaders, built fresh for every request: one per (source, key), each batch one request per store."""
+
+from __future__ import annotations
+
+from loaders.registry import Loaders
+
+__all__ = ["Loaders"]

@@ -1,0 +1,57 @@
+"""Every error leaves with a stable ``extensions.code``; anything unexpected is masked.
+
+A ``GatewayError`` keeps its message and gains its code (and, for a store, the store's name). Parse and
+validation errors get GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED. Anything else is logged with a request
+id and reaches the client only as INTERNAL_SERVER_ERROR carrying that id: driver errors never leak.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from gateway.errors import GatewayError
+
+log = logging.getLogger("gateway.errors")
+
+
+def _with_code(error: GraphQLError, message: str, extensions: dict[str, object]) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions={**(error.extensions or {}), **extensions},
+    )
+
+
+def classify(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, GatewayError):
+        return _with_code(error, error.message, original.extensions())
+    if original is None:
+        if error.extensions and "code" in error.extensions:
+            return error
+        code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+        return _with_code(error, error.message, {"code": code})
+    log.error("unexpected error (request %s) at %s", request_id, error.path, exc_info=original)
+    masked = _with_code(error, "Internal server error", {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
+    masked.original_error = None
+    return masked
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
+            return
+        request_id = uuid.uuid4().hex
+        result.errors = [classify(error, request_id) for error in errors]  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_PASSWORD = "gateway-dev-password"  # noqa: S105 - local development default, refused outside development
+DEV_PASSWORD = "gateway-dev-password"  # local development default, refused outside development
 
 SourceName = Literal["mysql", "mongodb", "neo4j", "redis"]
 SOURCE_NAMES: tuple[SourceName, ...] = ("mysql", "mongodb", "neo4j", "redis")

@@ -30,7 +30,5 @@ async def _status(sources: Sources, name: SourceName) -> BackendStatus | SourceE
     return BackendStatus(info.source, info.server, info.version, latency)
 
 
-async def load_backend_status(
-    sources: Sources, names: Sequence[SourceName]
-) -> list[BackendStatus | BaseException]:
+async def load_backend_status(sources: Sources, names: Sequence[SourceName]) -> list[BackendStatus | BaseException]:
     return list(await asyncio.gather(*(_status(sources, name) for name in names)))

@@ -6,23 +6,12 @@ from typing import TypeAlias
 
 import strawberry
 
+from gateway.config import SourceName
 from gateway.context import Context
 from loaders.backends import BackendStatus
 
 Info: TypeAlias = strawberry.Info[Context, None]
 
 
-async def mysql(info: Info) -> BackendStatus:
-    return await info.context.loaders.backend_status.load("mysql")
-
-
-async def mongodb(info: Info) -> BackendStatus:
-    return await info.context.loaders.backend_status.load("mongodb")
-
-
-async def neo4j(info: Info) -> BackendStatus:
-    return await info.context.loaders.backend_status.load("neo4j")
-
-
-async def redis(info: Info) -> BackendStatus:
-    return await info.context.loaders.backend_status.load("redis")
+async def status(info: Info, source: SourceName) -> BackendStatus:
+    return await info.context.loaders.backend_status.load(source)

@@ -41,9 +41,7 @@ def asset_endpoint(assets_dir: Path):  # type: ignore[no-untyped-def]
             return PlainTextResponse("not found", status_code=404)
         path = assets_dir / entry[0]
         if not path.is_file():
-            return PlainTextResponse(
-                f"GraphiQL asset {entry[0]} is not installed: run scripts/setup", status_code=503
-            )
+            return PlainTextResponse(f"GraphiQL asset {entry[0]} is not installed: run scripts/setup", status_code=503)
         return FileResponse(path, media_type=entry[1], headers={"Cache-Control": "public, max-age=86400"})
 
     return asset

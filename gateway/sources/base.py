@@ -37,11 +37,12 @@ async def guarded(
     auth_errors: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Await ``call`` for at most ``timeout`` seconds; driver failures become the gateway's own errors."""
+    unavailable: tuple[type[BaseException], ...] = (*driver_errors, OSError)
     try:
         return await asyncio.wait_for(call, timeout)
     except TimeoutError as exc:
         raise SourceTimeout(source, timeout) from exc
     except auth_errors as exc:
         raise SourceAuthFailed(source, f"{type(exc).__name__}: {exc}") from exc
-    except (*driver_errors, OSError) as exc:
+    except unavailable as exc:
         raise SourceUnavailable(source, f"{type(exc).__name__}: {exc}") from exc

@@ -37,7 +37,7 @@ class MongoSource:
     async def server_info(self) -> ServerInfo:
         info = await guarded(self.name, self.timeout, self.client.admin.command("buildInfo"), DRIVER_ERRORS)
         if "ferretdbVersion" in info:
-            return ServerInfo(self.name, "FerretDB", str(info["ferretdbVersion"]))
+            return ServerInfo(self.name, "FerretDB", str(info["ferretdbVersion"]).removeprefix("v"))
         return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
 
     async def close(self) -> None:

@@ -45,3 +45,23 @@ class MySQLSource:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def create_database_if_missing(settings: Settings) -> None:
+    """Create the configured database (utf8mb4) when it does not exist yet; the user needs CREATE on it."""
+    url = make_url(engine_url(settings))
+    name = url.database or ""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"refusing to create database {name!r}: letters, digits and _ only")
+    engine = create_async_engine(url._replace(database=None), pool_size=1)
+
+    async def create() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            )
+
+    try:
+        await guarded("mysql", settings.source_timeout_s, create(), DRIVER_ERRORS)
+    finally:
+        await engine.dispose()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from gateway.config import Settings
@@ -21,6 +24,10 @@ class RedisSource:
             socket_timeout=settings.source_timeout_s,
             socket_connect_timeout=settings.source_timeout_s,
             health_check_interval=30,
+            # A pooled connection that died with a server restart is replaced once, at once; a server that is
+            # really down still fails fast (connect timeout), and the breaker decides what happens next.
+            retry=Retry(NoBackoff(), retries=1),
+            retry_on_error=[RedisConnectionError],
         )
 
     async def ping(self) -> None:

@@ -54,4 +54,4 @@ class ErrorCodes(SchemaExtension):
         if result is None or not errors:
             return
         request_id = uuid.uuid4().hex
-        result.errors = [classify(error, request_id) for error in errors]  # type: ignore[union-attr]
+        result.errors = [classify(error, request_id) for error in errors]

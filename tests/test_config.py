@@ -1,0 +1,44 @@
+"""Settings come from GATEWAY_* variables, default to the local servers, and refuse dev secrets elsewhere."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from gateway.config import DEV_PASSWORD, Settings
+
+
+def test_defaults_match_the_local_servers() -> None:
+    settings = Settings()
+    assert settings.mysql_url.startswith("mysql+asyncmy://gateway@127.0.0.1:3306/")
+    assert settings.mysql_database == "gateway"
+    assert settings.mongo_url == "mongodb://127.0.0.1:27017/"
+    assert settings.neo4j_url == "bolt://127.0.0.1:7687"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.host == "127.0.0.1"
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_REDIS_URL", "redis://10.1.2.3:6380/4")
+    monkeypatch.setenv("GATEWAY_SOURCE_TIMEOUT_S", "0.5")
+    settings = Settings()
+    assert settings.redis_db == 4
+    assert settings.source_timeout_s == 0.5
+
+
+def test_production_refuses_development_passwords() -> None:
+    with pytest.raises(ValidationError, match="GATEWAY_MYSQL_PASSWORD must be set"):
+        Settings(env="production")
+    settings = Settings(env="production", mysql_password="s3cret-a", neo4j_password="s3cret-b")
+    assert settings.mysql_password.get_secret_value() == "s3cret-a"
+
+
+def test_secrets_do_not_show_in_repr() -> None:
+    assert DEV_PASSWORD not in repr(Settings())
+
+
+def test_bad_values_fail_fast() -> None:
+    with pytest.raises(ValidationError):
+        Settings(port=0)
+    with pytest.raises(ValidationError):
+        Settings(source_timeout_s=0)

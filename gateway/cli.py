@@ -94,6 +94,30 @@ def _service_env(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway import migrate
+
+    if args.downgrade:
+        migrate.downgrade_mysql(settings, args.downgrade)
+        print(f"mysql: downgraded to {args.downgrade}")
+        return 0
+    migrate.upgrade_mysql(settings, args.revision)
+    print(f"mysql: at revision {args.revision} ({migrate.head_revision()} is head)")
+
+    async def others() -> list[str]:
+        from gateway.sources import Sources
+
+        sources = Sources.create(settings)
+        try:
+            return await migrate.ensure_document_and_graph_schema(sources)
+        finally:
+            await sources.close()
+
+    created = asyncio.run(others())
+    print("mongodb, neo4j: " + (", ".join(created) if created else "collections, indexes and constraints present"))
+    return 0
+
+
 def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema import schema
 
@@ -122,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     env = commands.add_parser("service-env", help="print the ports and credentials scripts/services uses")
     env.set_defaults(run=_service_env)
+
+    mig = commands.add_parser("migrate", help="bring every store's schema up to date (MySQL via Alembic)")
+    mig.add_argument("--revision", default="head", help="MySQL revision to upgrade to (default: head)")
+    mig.add_argument("--downgrade", metavar="REVISION", help="downgrade MySQL to REVISION (e.g. base) instead")
+    mig.set_defaults(run=_migrate)
 
     export = commands.add_parser("export-schema", help="print the schema as SDL")
     export.set_defaults(run=_export_schema)

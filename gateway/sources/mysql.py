@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -42,6 +43,18 @@ class MySQLSource:
         version = str(await guarded(self.name, self.timeout, self._scalar("SELECT VERSION()"), DRIVER_ERRORS))
         server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
         return ServerInfo(self.name, server, version)
+
+    async def migration_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first migration)."""
+
+        async def read() -> str | None:
+            async with self.engine.connect() as conn:
+                revision: str | None = await conn.run_sync(
+                    lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
+                )
+            return revision
+
+        return await guarded(self.name, self.timeout, read(), DRIVER_ERRORS)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Datasets for demos, tests and benchmarks, parsed into store-neutral rows (rows.py)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the MySQL schema (``gateway migrate``). Revisions live in versions/."""

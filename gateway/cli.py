@@ -118,6 +118,40 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.datasets import movielens, synthetic
+    from gateway.seeding import Seeder
+    from gateway.sources import Sources
+
+    if args.dataset == "movielens-100k":
+        dataset = movielens.load(movielens.ensure_wheel(settings.cache_dir))
+    else:
+        dataset = synthetic.generate(orders=args.orders, seed=args.seed)
+
+    async def run() -> int:
+        sources = Sources.create(settings)
+        try:
+            if args.if_empty and await _has_users(sources):
+                print(f"{args.dataset}: MySQL already holds users, not seeding (drop --if-empty to top up)")
+                return 0
+            report = await Seeder(sources, chunk=args.chunk, progress=not args.quiet).seed(dataset)
+        finally:
+            await sources.close()
+        print(report.table())
+        for problem in report.problems:
+            print(f"bad row: {problem.source}:{problem.line}: {problem.reason}", file=sys.stderr)
+        return 1 if report.problems else 0
+
+    return asyncio.run(run())
+
+
+async def _has_users(sources: object) -> bool:
+    from gateway.sources import Sources, mysql_bulk, mysql_tables
+
+    assert isinstance(sources, Sources)
+    return await mysql_bulk.count(sources.mysql, mysql_tables.users) > 0
+
+
 def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema import schema
 
@@ -151,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--revision", default="head", help="MySQL revision to upgrade to (default: head)")
     mig.add_argument("--downgrade", metavar="REVISION", help="downgrade MySQL to REVISION (e.g. base) instead")
     mig.set_defaults(run=_migrate)
+
+    seed = commands.add_parser("seed", help="load a dataset into every store (idempotent, batched)")
+    seed.add_argument("--dataset", choices=["movielens-100k", "synthetic"], default="movielens-100k")
+    seed.add_argument("--orders", type=int, default=10_000, help="synthetic: number of orders (up to 1,000,000)")
+    seed.add_argument("--seed", type=int, default=42, help="synthetic: RNG seed")
+    seed.add_argument("--chunk", type=int, default=5000, help="rows per batch")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing when MySQL already holds users")
+    seed.add_argument("--quiet", action="store_true", help="no progress bars")
+    seed.set_defaults(run=_seed)
 
     export = commands.add_parser("export-schema", help="print the schema as SDL")
     export.set_defaults(run=_export_schema)

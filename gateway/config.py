@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Every call to a store is bounded by this many seconds (connect included).
     source_timeout_s: float = Field(default=2.0, gt=0)
 
+    # Downloads (the dataset wheel) and builds, shared by every checkout; scripts/lib/common.sh uses the same.
+    cache_dir: Path = Path.home() / ".cache" / "polyglot-gateway"
+
     # GraphiQL on GET /graphql, served from the gateway's own origin (assets installed from npm at setup).
     graphiql: bool = True
     graphiql_assets_dir: Path = ROOT / "deploy" / "graphiql" / "node_modules"

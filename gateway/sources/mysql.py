@@ -70,6 +70,11 @@ async def create_database_if_missing(settings: Settings) -> None:
 
     async def create() -> None:
         async with engine.begin() as conn:
+            exists = await conn.execute(
+                text("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :name"), {"name": name}
+            )
+            if exists.first():
+                return
             await conn.execute(
                 text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
             )

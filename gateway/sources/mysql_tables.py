@@ -21,7 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    func,
+    text,
 )
 from sqlalchemy.dialects.mysql import DATETIME
 
@@ -31,13 +31,12 @@ metadata = MetaData(
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "ck": "ck_%(table_name)s_%(constraint_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
     }
 )
 
 # Microsecond precision in MySQL; plain DateTime elsewhere. Stored as naive UTC.
 Timestamp = DateTime().with_variant(DATETIME(fsp=6), "mysql", "mariadb")
-NOW = func.current_timestamp(6)
+NOW = text("CURRENT_TIMESTAMP(6)")
 
 ORDER_STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 

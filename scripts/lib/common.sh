@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Data, logs and pid files of the local servers: per checkout, git-ignored.
 STATE="${GATEWAY_SERVICES_DIR:-$ROOT/.services}"
 # Builds and downloads (FerretDB binary, Neo4j jars, dataset wheels): per user, reused by every checkout.
-CACHE="${GATEWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/polyglot-gateway}"
+CACHE="${GATEWAY_CACHE_DIR:-$HOME/.cache/polyglot-gateway}"
 VENV="$ROOT/.venv"
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 

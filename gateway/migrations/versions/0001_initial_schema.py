@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("occupation", sa.String(64)),
         sa.Column("zip_code", sa.String(16)),
         sa.Column("created_at", TS, server_default=NOW, nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_users"),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email", name="uq_users_email"),
     )
     op.create_table(
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["parent_id"], ["categories.id"], name="fk_categories_parent_id_categories", ondelete="RESTRICT"
         ),
-        sa.PrimaryKeyConstraint("id", name="pk_categories"),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("parent_id", "name", name="uq_categories_parent_id_name"),
     )
     op.create_table(
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=NOW, nullable=False),
         sa.Column("updated_at", TS, server_default=NOW, nullable=False),
         sa.CheckConstraint("price_cents >= 0", name="ck_products_price_not_negative"),
-        sa.PrimaryKeyConstraint("id", name="pk_products"),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("sku", name="uq_products_sku"),
     )
     op.create_index("ix_products_price_cents", "products", ["price_cents"])
@@ -75,7 +75,7 @@ def upgrade() -> None:
             name="fk_product_categories_category_id_categories",
             ondelete="RESTRICT",
         ),
-        sa.PrimaryKeyConstraint("product_id", "category_id", name="pk_product_categories"),
+        sa.PrimaryKeyConstraint("product_id", "category_id"),
     )
     op.create_index(
         "ix_product_categories_category_id_product_id", "product_categories", ["category_id", "product_id"]
@@ -89,7 +89,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name="fk_inventory_product_id_products", ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("product_id", name="pk_inventory"),
+        sa.PrimaryKeyConstraint("product_id"),
     )
     op.create_table(
         "orders",
@@ -105,7 +105,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("total_cents >= 0", name="ck_orders_total_not_negative"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_orders_user_id_users", ondelete="RESTRICT"),
-        sa.PrimaryKeyConstraint("id", name="pk_orders"),
+        sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("idempotency_key", name="uq_orders_idempotency_key"),
     )
     op.create_index("ix_orders_user_id_created_at_id", "orders", ["user_id", "created_at", "id"])
@@ -123,7 +123,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name="fk_order_items_product_id_products", ondelete="RESTRICT"
         ),
-        sa.PrimaryKeyConstraint("order_id", "product_id", name="pk_order_items"),
+        sa.PrimaryKeyConstraint("order_id", "product_id"),
     )
     op.create_index("ix_order_items_product_id", "order_items", ["product_id"])
     op.create_table(
@@ -137,7 +137,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name="fk_ratings_product_id_products", ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("user_id", "product_id", name="pk_ratings"),
+        sa.PrimaryKeyConstraint("user_id", "product_id"),
     )
     op.create_index("ix_ratings_product_id_created_at", "ratings", ["product_id", "created_at"])
     op.create_table(
@@ -149,7 +149,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name="fk_cart_snapshots_user_id_users", ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("user_id", name="pk_cart_snapshots"),
+        sa.PrimaryKeyConstraint("user_id"),
     )
     op.create_table(
         "outbox",
@@ -164,7 +164,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text()),
         sa.Column("claimed_until", TS),
         sa.Column("processed_at", TS),
-        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_outbox_processed_at_available_at_id", "outbox", ["processed_at", "available_at", "id"])
     op.create_index("ix_outbox_aggregate_type_aggregate_id_id", "outbox", ["aggregate_type", "aggregate_id", "id"])

@@ -152,6 +152,22 @@ async def _has_users(sources: object) -> bool:
     return await mysql_bulk.count(sources.mysql, mysql_tables.users) > 0
 
 
+def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.reconcile import check
+    from gateway.sources import Sources
+
+    async def run() -> int:
+        sources = Sources.create(settings)
+        try:
+            report = await check(sources)
+        finally:
+            await sources.close()
+        print(report.text())
+        return 1 if report.drift else 0
+
+    return asyncio.run(run())
+
+
 def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema import schema
 
@@ -194,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--if-empty", action="store_true", help="do nothing when MySQL already holds users")
     seed.add_argument("--quiet", action="store_true", help="no progress bars")
     seed.set_defaults(run=_seed)
+
+    rec = commands.add_parser("reconcile", help="compare key sets and counts across stores (MySQL is the truth)")
+    rec.add_argument("--check", action="store_true", required=True, help="read-only: print drift, exit 1 on drift")
+    rec.set_defaults(run=_reconcile)
 
     export = commands.add_parser("export-schema", help="print the schema as SDL")
     export.set_defaults(run=_export_schema)

@@ -32,6 +32,7 @@ from gateway.errors import BadUserInput
 from gateway.sources import Sources, mongo_bulk, mysql_bulk, neo4j_bulk
 from gateway.sources import mysql_tables as t
 from gateway.sources.mongo_schema import ATTRIBUTE_REGISTRY, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.sources.mysql_bulk import Table
 
 Row = dict[str, Any]
 
@@ -97,7 +98,7 @@ class Seeder:
     async def _mysql(self, ds: Dataset, report: SeedReport) -> None:
         my = self.sources.mysql
 
-        def into(table: t.Table, key: Sequence[str]) -> Writer:
+        def into(table: Table, key: Sequence[str]) -> Writer:
             return lambda rows: mysql_bulk.insert_missing(my, table, rows, key)
 
         roots_first = sorted(ds.categories, key=lambda c: (c.parent_id is not None, c.id))
@@ -127,7 +128,12 @@ class Seeder:
         ]
         await self._load(report, "mysql", "orders", _naive(orders), into(t.orders, ["id"]))
         items = [
-            {"order_id": o.id, "product_id": i.product_id, "quantity": i.quantity, "unit_price_cents": i.unit_price_cents}
+            {
+                "order_id": o.id,
+                "product_id": i.product_id,
+                "quantity": i.quantity,
+                "unit_price_cents": i.unit_price_cents,
+            }
             for o in ds.orders
             for i in o.items
         ]
@@ -135,7 +141,7 @@ class Seeder:
         ratings = [_row(r) for r in ds.ratings]
         await self._load(report, "mysql", "ratings", _naive(ratings), into(t.ratings, ["user_id", "product_id"]))
 
-    async def _mysql_keys(self, table: t.Table, column: str) -> set[int]:
+    async def _mysql_keys(self, table: Table, column: str) -> set[int]:
         return {k[0] for k in await mysql_bulk.key_set(self.sources.mysql, table, [column])}
 
     # ------------------------------------------------------------------ MongoDB
@@ -156,7 +162,9 @@ class Seeder:
             if category_id not in categories:
                 report.problems.append(Problem(ATTRIBUTE_REGISTRY, 0, f"category {category_id} is not in MySQL"))
                 continue
-            entries.append(_valid(report, ATTRIBUTE_REGISTRY, RegistryEntry, {"_id": category_id, "attributes": attributes}))
+            entries.append(
+                _valid(report, ATTRIBUTE_REGISTRY, RegistryEntry, {"_id": category_id, "attributes": attributes})
+            )
         await self._load(report, "mongodb", ATTRIBUTE_REGISTRY, _present(entries), into(ATTRIBUTE_REGISTRY))
 
         categories_of = {p.id: p.category_ids for p in ds.products}
@@ -241,7 +249,7 @@ class Seeder:
 
         cats = [{"id": c.id, "name": c.name, "parent_id": c.parent_id} for c in ds.categories]
         await self._load(report, "neo4j", "Category", known(cats, {"id": categories}, "Category"), into("Category"))
-        nodes = [{"id": u.id} for u in ds.users]
+        nodes: list[Row] = [{"id": u.id} for u in ds.users]
         await self._load(report, "neo4j", "User", known(nodes, {"id": users}, "User"), into("User"))
         nodes = [{"id": p.id, "title": p.title} for p in ds.products]
         await self._load(report, "neo4j", "Product", known(nodes, {"id": products}, "Product"), into("Product"))

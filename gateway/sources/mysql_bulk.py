@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.sources.base import guarded
 from gateway.sources.mysql import DRIVER_ERRORS, MySQLSource
 
+__all__ = ["Table", "columns", "count", "insert_missing", "key_set"]
+
 Row = dict[str, Any]
 Key = tuple[Any, ...]
 
@@ -52,7 +54,9 @@ async def key_set(source: MySQLSource, table: Table, key: Sequence[str]) -> set[
 
 
 async def count(source: MySQLSource, table: Table) -> int:
-    rows = await guarded(source.name, 60.0, _fetch(source.engine, select(func.count()).select_from(table)), DRIVER_ERRORS)
+    rows = await guarded(
+        source.name, 60.0, _fetch(source.engine, select(func.count()).select_from(table)), DRIVER_ERRORS
+    )
     return int(rows[0][0])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import subprocess
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,22 @@ def wheel() -> Path:
 @pytest.fixture(scope="session")
 def movielens(wheel: Path) -> Dataset:
     return load(wheel)
+
+
+def test_ensure_wheel_reports_pip_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_run(command: list[str], **_kwargs: object) -> subprocess.CompletedProcess[str]:
+        assert command[1:4] == ["-m", "pip", "download"]
+        assert command[-2:] == ["-d", str(tmp_path / "wheels")]
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: no network")
+
+    monkeypatch.setattr(subprocess, "run", failing_run)
+    with pytest.raises(RuntimeError, match="no network"):
+        ensure_wheel(tmp_path)
+
+
+def test_cached_wheel_is_reused(wheel: Path) -> None:
+    assert ensure_wheel(CACHE_DIR) == wheel
+    assert wheel.name == "recbole-1.2.1-py3-none-any.whl"
 
 
 def has_type(value: AttributeValue, kind: str) -> bool:

@@ -77,9 +77,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("product_id", "category_id"),
     )
-    op.create_index(
-        "ix_product_categories_category_id_product_id", "product_categories", ["category_id", "product_id"]
-    )
+    op.create_index("ix_product_categories_category_id_product_id", "product_categories", ["category_id", "product_id"])
     op.create_table(
         "inventory",
         sa.Column("product_id", sa.BigInteger(), nullable=False),
@@ -117,9 +115,7 @@ def upgrade() -> None:
         sa.Column("unit_price_cents", sa.Integer(), nullable=False),
         sa.CheckConstraint("quantity > 0", name="ck_order_items_quantity_positive"),
         sa.CheckConstraint("unit_price_cents >= 0", name="ck_order_items_unit_price_not_negative"),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name="fk_order_items_order_id_orders", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["order_id"], ["orders.id"], name="fk_order_items_order_id_orders", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
             ["product_id"], ["products.id"], name="fk_order_items_product_id_products", ondelete="RESTRICT"
         ),
@@ -146,9 +142,7 @@ def upgrade() -> None:
         sa.Column("items", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), server_default="0", nullable=False),
         sa.Column("updated_at", TS, server_default=NOW, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_cart_snapshots_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_cart_snapshots_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id"),
     )
     op.create_table(

@@ -1,0 +1,126 @@
+"""MovieLens-100K seeded into every store: counts, idempotency, shared-key checks, and reconcile's drift."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import delete, func, select
+
+from gateway.config import Settings
+from gateway.datasets import movielens
+from gateway.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument, User, UserProfileDocument
+from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.reconcile import check
+from gateway.seeding import Seeder, SeedReport
+from gateway.sources import Sources, mongo_bulk, neo4j_bulk
+from gateway.sources import mysql_tables as t
+from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, USER_PROFILES
+
+
+@pytest.fixture(scope="session")
+def movielens_dataset(settings: Settings) -> Dataset:
+    return movielens.load(movielens.ensure_wheel(settings.cache_dir))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def seeded(settings: Settings, sources: Sources, movielens_dataset: Dataset) -> SeedReport:
+    await asyncio.to_thread(upgrade_mysql, settings)
+    await ensure_document_and_graph_schema(sources)
+    return await Seeder(sources, progress=False).seed(movielens_dataset)
+
+
+async def _count(sources: Sources, table: t.Table) -> int:
+    async with sources.mysql.engine.connect() as conn:
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_counts_match_the_dataset(sources: Sources, seeded: SeedReport, movielens_dataset: Dataset) -> None:
+    assert seeded.problems == []
+    assert await _count(sources, t.users) == 943
+    assert await _count(sources, t.products) == 1682
+    assert await _count(sources, t.ratings) == 100_000
+    assert await _count(sources, t.order_items) == 100_000  # every rating is one purchased line
+    assert await _count(sources, t.orders) == len(movielens_dataset.orders) == 21_184
+    assert len(await mongo_bulk.id_set(sources.mongodb, USER_PROFILES)) == 943
+    assert len(await neo4j_bulk.key_set(sources.neo4j, "RATED")) == 100_000
+
+
+async def test_a_second_seed_writes_nothing(sources: Sources, seeded: SeedReport, movielens_dataset: Dataset) -> None:
+    again = await Seeder(sources, progress=False).seed(movielens_dataset)
+    assert again.writes == 0, again.table()
+    assert {x.target for x in again.tallies} >= {"orders", "ratings", "product_attributes", "RATED", "PURCHASED"}
+    assert sum(x.rows for x in again.tallies) == sum(x.rows for x in seeded.tallies)
+
+
+async def test_reconcile_finds_no_drift_after_seeding(sources: Sources, seeded: SeedReport) -> None:
+    report = await check(sources)
+    assert not report.drift, report.text()
+    assert report.by_name("ratings → neo4j:RATED").source_count == 100_000
+
+
+async def test_reconcile_finds_exactly_the_drift_a_test_creates(
+    sources: Sources, seeded: SeedReport, movielens_dataset: Dataset
+) -> None:
+    user_id, product_id = 17, 42
+    rated = {(r.user_id, r.product_id) for r in movielens_dataset.ratings if r.user_id == user_id}
+    bought = {(o.id, i.product_id) for o in movielens_dataset.orders if o.user_id == user_id for i in o.items}
+    await neo4j_bulk.run(sources.neo4j, "MATCH (u:User {id: $id}) DETACH DELETE u", id=user_id)
+    assert await mongo_bulk.delete_ids(sources.mongodb, PRODUCT_ATTRIBUTES, [product_id]) == 1
+    try:
+        report = await check(sources)
+        drifted = {c.name: (c.missing, c.extra) for c in report.comparisons if c.drift}
+        assert drifted == {
+            "users → neo4j:User": ({user_id}, set()),
+            "ratings → neo4j:RATED": (rated, set()),
+            "order_items → neo4j:PURCHASED": (bought, set()),
+            "products → mongodb:product_attributes": ({product_id}, set()),
+        }
+    finally:
+        repaired = await Seeder(sources, progress=False).seed(movielens_dataset)
+    # Seeding again writes back exactly what was removed, and nothing else.
+    assert repaired.writes == 1 + 1 + len(rated) + len(bought)
+    assert not (await check(sources)).drift
+
+
+@pytest_asyncio.fixture
+async def strangers(sources: Sources, seeded: SeedReport) -> AsyncIterator[Dataset]:
+    """A product whose document is invalid, and a profile of a user MySQL has never heard of."""
+    when = datetime(2020, 1, 1, tzinfo=UTC)
+    product = Product(900_001, "BAD-1", "Bad document", 100, "USD", 2020, when, (2,), 1)
+    dataset = Dataset(
+        name="strangers",
+        products=[product],
+        registry=[AttributeSpec(2, "release_year", "int")],
+        product_documents=[ProductDocument(900_001, {"release_year": "nineteen ninety"})],
+        profiles=[UserProfileDocument(900_002, {"genres": ["Drama"]}, {"ratings": 1})],
+    )
+    yield dataset
+    async with sources.mysql.engine.begin() as conn:
+        await conn.execute(delete(t.product_categories).where(t.product_categories.c.product_id == 900_001))
+        await conn.execute(delete(t.inventory).where(t.inventory.c.product_id == 900_001))
+        await conn.execute(delete(t.products).where(t.products.c.id == 900_001))
+    await neo4j_bulk.run(sources.neo4j, "MATCH (p:Product {id: 900001}) DETACH DELETE p")
+    await mongo_bulk.delete_ids(sources.mongodb, "product_metrics", [900_001])
+
+
+async def test_invalid_documents_and_unknown_keys_are_refused(sources: Sources, strangers: Dataset) -> None:
+    report = await Seeder(sources, progress=False).seed(strangers)
+    reasons = [p.reason for p in report.problems]
+    assert any("900001" in r and "'release_year' must be int" in r for r in reasons), reasons
+    assert any("user 900002 is not in MySQL" in r for r in reasons), reasons
+    assert await mongo_bulk.find_by_ids(sources.mongodb, PRODUCT_ATTRIBUTES, [900_001]) == []
+    assert await mongo_bulk.find_by_ids(sources.mongodb, USER_PROFILES, [900_002]) == []
+    assert 900_002 not in await neo4j_bulk.key_set(sources.neo4j, "User")
+
+
+async def test_a_user_row_for_mongo_only_is_never_written_anywhere(sources: Sources, seeded: SeedReport) -> None:
+    ghost = User(900_003, "ghost@example.test", "Ghost", None, None, None, None, datetime(2020, 1, 1, tzinfo=UTC))
+    # Only Neo4j rows, no MySQL user: the User node must be refused.
+    dataset = Dataset(name="ghost", profiles=[UserProfileDocument(ghost.id, {}, {})])
+    report = await Seeder(sources, progress=False).seed(dataset)
+    assert report.writes == 0
+    assert [p.reason for p in report.problems] == ["user 900003 is not in MySQL"]

@@ -131,8 +131,8 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     async def run() -> int:
         sources = Sources.create(settings)
         try:
-            if args.if_empty and await _has_users(sources):
-                print(f"{args.dataset}: MySQL already holds users, not seeding (drop --if-empty to top up)")
+            if args.if_empty and await _already_seeded(sources):
+                print(f"{args.dataset}: every store already holds data, not seeding (drop --if-empty to top up)")
                 return 0
             report = await Seeder(sources, chunk=args.chunk, progress=not args.quiet).seed(dataset)
         finally:
@@ -145,11 +145,17 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-async def _has_users(sources: object) -> bool:
-    from gateway.sources import Sources, mysql_bulk, mysql_tables
+async def _already_seeded(sources: object) -> bool:
+    """Users in MySQL, profiles in MongoDB and User nodes in Neo4j: if one store is empty, seed (idempotently)."""
+    from gateway.sources import Sources, mongo_bulk, mysql_bulk, mysql_tables, neo4j_bulk
+    from gateway.sources.mongo_schema import USER_PROFILES
 
     assert isinstance(sources, Sources)
-    return await mysql_bulk.count(sources.mysql, mysql_tables.users) > 0
+    return (
+        await mysql_bulk.count(sources.mysql, mysql_tables.users) > 0
+        and len(await mongo_bulk.id_set(sources.mongodb, USER_PROFILES)) > 0
+        and len(await neo4j_bulk.key_set(sources.neo4j, "User")) > 0
+    )
 
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
@@ -207,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--orders", type=int, default=10_000, help="synthetic: number of orders (up to 1,000,000)")
     seed.add_argument("--seed", type=int, default=42, help="synthetic: RNG seed")
     seed.add_argument("--chunk", type=int, default=5000, help="rows per batch")
-    seed.add_argument("--if-empty", action="store_true", help="do nothing when MySQL already holds users")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing when every store already holds data")
     seed.add_argument("--quiet", action="store_true", help="no progress bars")
     seed.set_defaults(run=_seed)
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -124,3 +128,26 @@ async def test_a_user_row_for_mongo_only_is_never_written_anywhere(sources: Sour
     report = await Seeder(sources, progress=False).seed(dataset)
     assert report.writes == 0
     assert [p.reason for p in report.problems] == ["user 900003 is not in MySQL"]
+
+
+def _gateway(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "GATEWAY_MYSQL_URL": settings.mysql_url,
+        "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+    }
+    gateway = str(Path(sys.executable).with_name("gateway"))
+    return subprocess.run([gateway, *args], capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+async def test_the_run_commands_seed_step_skips_a_seeded_database(settings: Settings, seeded: SeedReport) -> None:
+    done = await asyncio.to_thread(_gateway, settings, "seed", "--dataset", "movielens-100k", "--if-empty", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "every store already holds data, not seeding" in done.stdout
+
+
+async def test_reconcile_command_exits_0_without_drift(settings: Settings, seeded: SeedReport) -> None:
+    done = await asyncio.to_thread(_gateway, settings, "reconcile", "--check")
+    assert done.returncode == 0, done.stdout
+    assert "no drift" in done.stdout
+    assert "ratings → neo4j:RATED" in done.stdout

@@ -32,13 +32,14 @@ def bench_settings() -> Settings:
 
 
 async def reset(settings: Settings) -> None:
+    await asyncio.to_thread(upgrade_mysql, settings)  # creates the database on the first run
     await asyncio.to_thread(downgrade_mysql, settings, "base")
     await asyncio.to_thread(upgrade_mysql, settings)
     sources = Sources.create(settings)
     try:
         for name in COLLECTIONS:
             await sources.mongodb.db.drop_collection(name)
-        while await neo4j_bulk.run(sources.neo4j, "MATCH (n) WITH n LIMIT 20000 DETACH DELETE n"):
+        while await neo4j_bulk.run(sources.neo4j, "MATCH (n) WITH n LIMIT 500 DETACH DELETE n"):
             pass
         await ensure_document_and_graph_schema(sources)
     finally:

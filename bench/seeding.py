@@ -31,6 +31,18 @@ def bench_settings() -> Settings:
     return Settings(mysql_url=base.mysql_url.rsplit("/", 1)[0] + "/gateway_bench", mongo_database="gateway_bench")
 
 
+async def clear_graph(settings: Settings) -> None:
+    sources = Sources.create(settings)
+    try:
+        # Edges first, in bounded batches: a heavy user's node alone can carry tens of thousands of them.
+        while await neo4j_bulk.run(sources.neo4j, "MATCH ()-[r]->() WITH r LIMIT 10000 DELETE r"):
+            pass
+        while await neo4j_bulk.run(sources.neo4j, "MATCH (n) WITH n LIMIT 10000 DELETE n"):
+            pass
+    finally:
+        await sources.close()
+
+
 async def reset(settings: Settings) -> None:
     await asyncio.to_thread(upgrade_mysql, settings)  # creates the database on the first run
     await asyncio.to_thread(downgrade_mysql, settings, "base")
@@ -39,8 +51,11 @@ async def reset(settings: Settings) -> None:
     try:
         for name in COLLECTIONS:
             await sources.mongodb.db.drop_collection(name)
-        while await neo4j_bulk.run(sources.neo4j, "MATCH (n) WITH n LIMIT 500 DETACH DELETE n"):
-            pass
+    finally:
+        await sources.close()
+    await clear_graph(settings)
+    sources = Sources.create(settings)
+    try:
         await ensure_document_and_graph_schema(sources)
     finally:
         await sources.close()
@@ -87,8 +102,13 @@ async def main() -> None:
     ]
     datasets[1].name = f"synthetic {args.orders:,} orders"
     table = ["| dataset | store | rows written | seconds | rows/s |", "|---|---|---:|---:|---:|"]
-    for dataset in datasets:
-        table += await run_one(settings, dataset)
+    try:
+        for dataset in datasets:
+            table += await run_one(settings, dataset)
+    finally:
+        # The graph is shared with the demo and the tests (one database in Community): leave it empty, and the
+        # next `gateway seed` (scripts/run, the tests) fills it again from MySQL's data.
+        await clear_graph(settings)
     text = "\n".join(table)
     print(text)
     if args.write:

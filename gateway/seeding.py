@@ -77,6 +77,7 @@ class Seeder:
         self.sources = sources
         self.chunk = chunk
         self.progress = progress
+        self._keys: tuple[set[int], set[int], set[int]] | None = None
 
     async def _load(self, report: SeedReport, store: str, target: str, rows: Sequence[Row], write: Writer) -> None:
         tally = Tally(store, target, rows=len(rows))
@@ -96,6 +97,7 @@ class Seeder:
 
     # ------------------------------------------------------------------ MySQL
     async def _mysql(self, ds: Dataset, report: SeedReport) -> None:
+        self._keys = None  # MySQL changes in this phase: the shared keys are read after it
         my = self.sources.mysql
 
         def into(table: Table, key: Sequence[str]) -> Writer:
@@ -144,12 +146,20 @@ class Seeder:
     async def _mysql_keys(self, table: Table, column: str) -> set[int]:
         return {k[0] for k in await mysql_bulk.key_set(self.sources.mysql, table, [column])}
 
+    async def _shared_keys(self) -> tuple[set[int], set[int], set[int]]:
+        """Users, products and categories MySQL holds once its phase is done: read once, used by both copies."""
+        if self._keys is None:
+            self._keys = (
+                await self._mysql_keys(t.users, "id"),
+                await self._mysql_keys(t.products, "id"),
+                await self._mysql_keys(t.categories, "id"),
+            )
+        return self._keys
+
     # ------------------------------------------------------------------ MongoDB
     async def _mongodb(self, ds: Dataset, report: SeedReport) -> None:
         mongo = self.sources.mongodb
-        users = await self._mysql_keys(t.users, "id")
-        products = await self._mysql_keys(t.products, "id")
-        categories = await self._mysql_keys(t.categories, "id")
+        users, products, categories = await self._shared_keys()
 
         def into(collection: str) -> Writer:
             return lambda docs: mongo_bulk.insert_missing(mongo, collection, docs)
@@ -230,9 +240,7 @@ class Seeder:
     # ------------------------------------------------------------------ Neo4j
     async def _neo4j(self, ds: Dataset, report: SeedReport) -> None:
         neo = self.sources.neo4j
-        users = await self._mysql_keys(t.users, "id")
-        products = await self._mysql_keys(t.products, "id")
-        categories = await self._mysql_keys(t.categories, "id")
+        users, products, categories = await self._shared_keys()
 
         def into(shape: str) -> Writer:
             return lambda rows: neo4j_bulk.merge(neo, shape, rows)

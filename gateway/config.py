@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     # Every call to a store is bounded by this many seconds (connect included).
     source_timeout_s: float = Field(default=2.0, gt=0)
 
+    # DataLoaders: at most this many keys per batch (one round trip each). Batching off = one round trip per key
+    # (the naive N+1 resolution, kept for benchmarks and for comparing explain output).
+    loader_max_batch_size: int = Field(default=1000, ge=1)
+    loader_batching: bool = True
+
+    # GraphQL over HTTP: the largest request body accepted (bytes), and the largest page a connection serves.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_page_size: int = Field(default=1000, ge=1)
+
     # Downloads (the dataset wheel) and builds, shared by every checkout; scripts/lib/common.sh uses the same.
     cache_dir: Path = Path.home() / ".cache" / "polyglot-gateway"
 

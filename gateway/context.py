@@ -10,6 +10,7 @@ from starlette.websockets import WebSocket
 
 from gateway.config import Settings
 from gateway.sources import Sources
+from gateway.trace import Trace
 from loaders import Loaders
 
 
@@ -20,3 +21,4 @@ class Context:
     settings: Settings
     sources: Sources
     loaders: Loaders
+    trace: Trace

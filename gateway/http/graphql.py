@@ -10,6 +10,7 @@ from strawberry.asgi import GraphQL
 from gateway.config import Settings
 from gateway.context import Context
 from gateway.http.graphiql import page_html
+from gateway.trace import Trace
 from loaders import Loaders
 from schema import schema
 
@@ -31,4 +32,5 @@ class GatewayGraphQL(GraphQL[Context, None]):
             settings=self.settings,
             sources=sources,
             loaders=Loaders(sources=sources, settings=self.settings),
+            trace=Trace(),
         )

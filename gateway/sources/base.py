@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from gateway.errors import SourceAuthFailed, SourceTimeout, SourceUnavailable
+from gateway import trace
+from gateway.errors import SourceAuthFailed, SourceError, SourceTimeout, SourceUnavailable
 
 T = TypeVar("T")
 
@@ -35,8 +37,37 @@ async def guarded(
     call: Awaitable[T],
     driver_errors: tuple[type[BaseException], ...],
     auth_errors: tuple[type[BaseException], ...] = (),
+    *,
+    operation: str = "",
+    keys: Sequence[Any] = (),
 ) -> T:
-    """Await ``call`` for at most ``timeout`` seconds; driver failures become the gateway's own errors."""
+    """Await ``call`` for at most ``timeout`` seconds; driver failures become the gateway's own errors.
+
+    ``call`` must be one round trip to the store: it is recorded as one in the current request's trace, with
+    ``operation`` and the shared ``keys`` it asked for (what ``extensions.explain`` shows).
+    """
+    started = time.perf_counter()
+    error: str | None = None
+    try:
+        return await _translated(source, timeout, call, driver_errors, auth_errors)
+    except SourceError as exc:
+        error = exc.code
+        raise
+    except BaseException:
+        error = "INTERNAL_SERVER_ERROR"
+        raise
+    finally:
+        if (current := trace.current.get()) is not None:
+            current.record(source, operation, keys, time.perf_counter() - started, error)
+
+
+async def _translated(
+    source: str,
+    timeout: float,
+    call: Awaitable[T],
+    driver_errors: tuple[type[BaseException], ...],
+    auth_errors: tuple[type[BaseException], ...],
+) -> T:
     unavailable: tuple[type[BaseException], ...] = (*driver_errors, OSError)
     try:
         return await asyncio.wait_for(call, timeout)

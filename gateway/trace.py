@@ -1,0 +1,81 @@
+"""Per-request accounting of every call to a store: what ``extensions.explain`` reports.
+
+``guarded()`` (gateway/sources/base.py) is the one door every store call goes through, and it records each call
+here: one record is one round trip (one SQL statement, one Mongo command, one Cypher query, one Redis command
+or pipeline). The trace of the running request lives in a context variable, so DataLoader batches, which run
+in tasks created from the request, record into the right request without anyone passing it along.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+KEYS_SHOWN = 20  # keys listed per call in explain; ``keyCount`` always has the full number
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    source: str
+    operation: str
+    keys: tuple[Any, ...]
+    seconds: float
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Trace:
+    calls: list[Call] = field(default_factory=list)
+
+    def record(
+        self, source: str, operation: str, keys: Sequence[Any], seconds: float, error: str | None = None
+    ) -> None:
+        self.calls.append(Call(source, operation, tuple(keys), seconds, error))
+
+    def round_trips(self, source: str) -> int:
+        return sum(1 for call in self.calls if call.source == source)
+
+    def explain(self) -> dict[str, Any]:
+        """Per source: round trips, keys requested, time spent, and each call in the order it was made."""
+        sources: dict[str, dict[str, Any]] = {}
+        for call in self.calls:
+            entry = sources.setdefault(call.source, {"roundTrips": 0, "keys": 0, "timeMs": 0.0, "calls": []})
+            entry["roundTrips"] += 1
+            entry["keys"] += len(call.keys)
+            entry["timeMs"] += call.seconds * 1000
+            shown: dict[str, Any] = {
+                "operation": call.operation,
+                "keyCount": len(call.keys),
+                "keys": [_plain(key) for key in call.keys[:KEYS_SHOWN]],
+                "timeMs": round(call.seconds * 1000, 3),
+            }
+            if call.error:
+                shown["error"] = call.error
+            entry["calls"].append(shown)
+        for entry in sources.values():
+            entry["timeMs"] = round(entry["timeMs"], 3)
+        return {"sources": sources}
+
+
+def _plain(key: Any) -> Any:
+    if isinstance(key, str | int | float | bool) or key is None:
+        return key
+    if isinstance(key, tuple | list):
+        return [_plain(part) for part in key]
+    return str(key)
+
+
+current: ContextVar[Trace | None] = ContextVar("gateway_trace", default=None)
+
+
+@contextmanager
+def tracing(trace: Trace) -> Iterator[Trace]:
+    """Make ``trace`` the current one for the code (and the tasks it starts) inside the block."""
+    token = current.set(trace)
+    try:
+        yield trace
+    finally:
+        current.reset(token)

@@ -13,5 +13,6 @@ def test_schema_matches_the_committed_snapshot() -> None:
     diff = "".join(difflib.unified_diff(committed.splitlines(True), code.splitlines(True), "committed", "code"))
     assert code == committed, (
         f"schema/schema.graphql is out of date:\n{diff}\n"
+        "See which changes break clients with: .venv/bin/gateway schema-diff schema/schema.graphql code\n"
         "Update it with: .venv/bin/gateway export-schema > schema/schema.graphql"
     )

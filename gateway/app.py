@@ -13,6 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from gateway.config import Settings
 from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
+from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
 from gateway.sources import Sources
 
@@ -36,12 +37,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await sources.close()
 
-    graphql_app = GatewayGraphQL(settings)
+    graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's
+    graphql_http = GraphQLHTTP(settings)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
-        Route("/graphql", graphql_app, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql_app),
+        Route("/graphql", graphql_http.endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_ws),
         Route(f"{ASSET_PREFIX}/{{name:str}}", asset_endpoint(settings.graphiql_assets_dir), methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -32,9 +32,23 @@ def _with_code(error: GraphQLError, message: str, extensions: dict[str, object])
 
 
 def classify(error: GraphQLError, request_id: str) -> GraphQLError:
+    """The error with its ``extensions.code``; unexpected ones masked.
+
+    Variables that do not coerce to their declared types (graphql-core reports them before execution, as
+    "Variable '$x' has invalid value: …", wrapping the scalar's own GraphQLError) are the client's input:
+    BAD_USER_INPUT, message kept. Validation errors about variables ("Variable '$x' is never used.") are not.
+    """
     original = error.original_error
     if isinstance(original, GatewayError):
         return _with_code(error, error.message, original.extensions())
+    # graphql-core 3.3 wording first, then 3.2's ("got invalid value", "was not provided.", "must not be null.")
+    coercion = ("has invalid value", "has invalid default value", "got invalid value", "was not provided.", "be null.")
+    if (
+        (original is None or isinstance(original, GraphQLError))
+        and error.message.startswith("Variable '$")
+        and any(marker in error.message for marker in coercion)
+    ):
+        return _with_code(error, error.message, {"code": "BAD_USER_INPUT"})
     if original is None:
         if error.extensions and "code" in error.extensions:
             return error

@@ -1,0 +1,125 @@
+"""GraphQL over HTTP: GET and POST /graphql, answered as the GraphQL-over-HTTP spec and DESIGN.md say.
+
+Each outcome and its status (the body is JSON in the media type picked from Accept, always charset=utf-8):
+
+    the request itself is malformed (bad JSON, no query, …)      400   BAD_REQUEST, either type
+    POST body over ``max_body_bytes``                          413   BAD_REQUEST
+    POST not sent as application/json                          415   BAD_REQUEST
+    mutation over GET                                          405   BAD_REQUEST, ``Allow: POST``
+    subscription over HTTP (they go over the WebSocket)        400   BAD_REQUEST
+    document never executed (parse, validation, variables)     400 as application/graphql-response+json,
+                                                               200 as application/json; no ``data`` entry
+    executed: data, maybe null in places with field errors     200
+
+Execution runs inside ``tracing(context.trace)``, so every store call of the request (DataLoader batches
+included) is recorded; ``extensions.explain`` reports them when the request's ``extensions`` say
+``"explain": true`` or it carries ``X-Gateway-Explain: 1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from gateway.config import Settings
+from gateway.http.context import build_context
+from gateway.http.graphiql import page_html
+from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
+from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
+from gateway.trace import tracing
+from schema import schema
+
+EXPLAIN_HEADER = "x-gateway-explain"
+_OVER_GET = frozenset({OperationType.QUERY})
+_OVER_POST = frozenset({OperationType.QUERY, OperationType.MUTATION})
+_NOT_COPIED = frozenset({b"content-length", b"content-type"})
+
+
+class GraphQLHTTP:
+    """Mount ``endpoint`` for GET and POST: ``Route("/graphql", GraphQLHTTP(settings).endpoint, ...)``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._page = page_html() if settings.graphiql else None
+
+    async def endpoint(self, request: Request) -> Response:
+        media_type = negotiate(request.headers.get("accept"))
+        try:
+            if request.method == "POST":
+                parsed = await from_post(request, max_body_bytes=self.settings.max_body_bytes)
+            elif self._page and "query" not in request.query_params and accepts_html(request.headers.get("accept")):
+                return HTMLResponse(self._page, headers={"Vary": "Accept"})
+            else:
+                parsed = from_query_params(request.query_params)
+            return await self._execute(request, parsed, media_type)
+        except RequestError as exc:
+            return _respond({"errors": [_error(exc.message, "BAD_REQUEST")]}, exc.status, media_type, exc.headers)
+
+    async def _execute(self, request: Request, parsed: GraphQLRequest, media_type: str) -> Response:
+        over_get = request.method != "POST"
+        side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
+        context = build_context(request, self.settings, request.state.sources, side)
+        try:
+            with tracing(context.trace):
+                result = await schema.execute(
+                    parsed.query,
+                    variable_values=parsed.variables,
+                    context_value=context,
+                    operation_name=parsed.operation_name,
+                    allowed_operation_types=_OVER_GET if over_get else _OVER_POST,
+                    operation_extensions=parsed.extensions,
+                )
+        except InvalidOperationTypeError as exc:
+            raise _not_allowed(exc.operation_type, over_get=over_get) from exc
+        except CannotGetOperationTypeError as exc:
+            # No operation to run (an unknown operationName, or only fragments): a document never executed.
+            error = GraphQLError(exc.as_http_error_reason(), extensions={"code": "GRAPHQL_VALIDATION_FAILED"})
+            result = ExecutionResult(data=None, errors=[error])
+        except MissingQueryError as exc:  # unreachable after the request checks; a request error all the same
+            raise RequestError(400, "no GraphQL query: send the document as `query`") from exc
+        errors = result.errors or []
+        never_executed = result.data is None and bool(errors) and all(error.path is None for error in errors)
+        body: dict[str, Any] = {} if never_executed else {"data": result.data}
+        if errors:
+            body["errors"] = [error.formatted for error in errors]
+        extensions = dict(result.extensions or {})
+        if _wants_explain(request, parsed):
+            extensions["explain"] = context.trace.explain()
+        if extensions:
+            body["extensions"] = extensions
+        status = 400 if never_executed and media_type == GRAPHQL_RESPONSE else 200
+        response = _respond(body, status, media_type)
+        response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)
+        return response
+
+
+def _wants_explain(request: Request, parsed: GraphQLRequest) -> bool:
+    by_extension = parsed.extensions is not None and parsed.extensions.get("explain") is True
+    return by_extension or request.headers.get(EXPLAIN_HEADER, "").strip() == "1"
+
+
+def _not_allowed(operation_type: OperationType, *, over_get: bool) -> RequestError:
+    if operation_type is OperationType.MUTATION and over_get:
+        return RequestError(405, "mutations are not allowed over GET: send them with POST", {"Allow": "POST"})
+    return RequestError(400, "subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not HTTP")
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": code}}
+
+
+def _respond(body: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers={"Vary": "Accept", **(headers or {})},
+    )

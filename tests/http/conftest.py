@@ -1,0 +1,26 @@
+"""An app of its own for tests that need other settings than the session's (a small body limit, a store down)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from gateway.app import create_app
+from gateway.config import Settings
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a fresh app with ``settings``, its lifespan (and store clients) open for the block."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app) as state:
+
+        async def with_state(scope, receive, send):  # type: ignore[no-untyped-def]
+            scope["state"] = dict(state or {})
+            await app(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=with_state)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http

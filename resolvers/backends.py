@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TypeAlias
-
-import strawberry
-
 from gateway.config import SourceName
-from gateway.context import Context
 from loaders.backends import BackendStatus
-
-Info: TypeAlias = strawberry.Info[Context, None]
+from resolvers.info import Info
 
 
 async def status(info: Info, source: SourceName) -> BackendStatus:

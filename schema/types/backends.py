@@ -6,7 +6,7 @@ import strawberry
 
 from loaders.backends import BackendStatus
 from resolvers import backends
-from resolvers.backends import Info
+from resolvers.info import Info
 
 
 @strawberry.type(description="A backing store as the gateway sees it, read from the store itself.")

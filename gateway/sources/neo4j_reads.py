@@ -1,0 +1,146 @@
+"""Graph reads for the read path: recommendations, bought together, similar users, popular products.
+
+Each function is ONE Cypher query (``UNWIND $ids``) on its own session, fetching every record in one pull.
+"Interacted" means PURCHASED or RATED (one user-product pair counts once however many orders hold it).
+
+Recommendations (user-based collaborative filtering): the ``NEIGHBOURS`` users who share the most products
+with you are your neighbours; every product they interacted with that you have not is scored by the sum of the
+overlaps of the neighbours who have it, divided by the number of your products; ties go to the lower id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, LiteralString
+
+from neo4j import READ_ACCESS
+
+from gateway.records import Scored
+from gateway.sources.base import guarded
+from gateway.sources.neo4j import DRIVER_ERRORS, Neo4jSource
+
+NEIGHBOURS = 50
+
+RECOMMENDATIONS: LiteralString = """
+UNWIND $ids AS uid
+MATCH (u:User {id: uid})
+CALL (u) {
+  MATCH (u)-[:PURCHASED|RATED]->(p:Product)
+  WITH u, collect(DISTINCT p) AS mine
+  UNWIND mine AS p
+  MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
+  WITH mine, other, count(DISTINCT p) AS shared
+  ORDER BY shared DESC, other.id LIMIT $neighbours
+  MATCH (other)-[:PURCHASED|RATED]->(rec:Product)
+  WITH DISTINCT mine, other, shared, rec
+  WITH mine, rec, sum(shared) AS overlap, count(other) AS people
+  WHERE NOT rec IN mine
+  WITH rec, toFloat(overlap) / size(mine) AS score, people
+  ORDER BY score DESC, rec.id LIMIT $limit
+  RETURN collect({id: rec.id, score: score, people: people}) AS items
+}
+RETURN uid AS key, items
+"""
+
+BOUGHT_TOGETHER: LiteralString = """
+UNWIND $ids AS pid
+MATCH (p:Product {id: pid})
+CALL (p) {
+  MATCH (p)<-[a:PURCHASED]-(:User)-[b:PURCHASED]->(other:Product)
+  WHERE a.order_id = b.order_id AND other <> p
+  WITH other, count(DISTINCT a.order_id) AS orders
+  ORDER BY orders DESC, other.id LIMIT $limit
+  RETURN collect({id: other.id, score: orders}) AS items
+}
+RETURN pid AS key, items
+"""
+
+SIMILAR_USERS: LiteralString = """
+UNWIND $ids AS uid
+MATCH (u:User {id: uid})
+CALL (u) {
+  MATCH (u)-[:PURCHASED|RATED]->(p:Product)
+  WITH u, collect(DISTINCT p) AS mine
+  UNWIND mine AS p
+  MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
+  WITH mine, other, count(DISTINCT p) AS shared
+  ORDER BY shared DESC, other.id LIMIT $limit
+  RETURN collect({id: other.id, score: toFloat(shared) / size(mine), shared: shared}) AS items
+}
+RETURN uid AS key, items
+"""
+
+POPULAR: LiteralString = """
+MATCH (p:Product)<-[e:PURCHASED]-(:User)
+WITH p, sum(e.qty) AS units, count(DISTINCT e.order_id) AS orders
+ORDER BY units DESC, p.id LIMIT $limit
+RETURN p.id AS id, units, orders
+"""
+
+
+async def _records(
+    source: Neo4jSource, operation: str, keys: Sequence[Any], cypher: LiteralString, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    async def run() -> list[dict[str, Any]]:
+        async with source.driver.session(
+            database=source.database, default_access_mode=READ_ACCESS, fetch_size=-1
+        ) as session:
+            result = await session.run(cypher, params)
+            return [record.data() async for record in result]
+
+    return await guarded(source.name, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+
+
+async def _per_key(
+    source: Neo4jSource, operation: str, cypher: LiteralString, ids: Sequence[int], **params: Any
+) -> list[list[dict[str, Any]] | None]:
+    """Run a per-key query; None for a key whose node is not in the graph (yet)."""
+    rows = await _records(source, operation, ids, cypher, {"ids": list(ids), **params})
+    found = {row["key"]: row["items"] for row in rows}
+    return [found.get(key) for key in ids]
+
+
+async def recommendations(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
+    results = await _per_key(source, "recommendations", RECOMMENDATIONS, user_ids, limit=limit, neighbours=NEIGHBOURS)
+    return [
+        None
+        if items is None
+        else [
+            Scored(
+                item["id"],
+                float(item["score"]),
+                f"Bought or rated by {item['people']} of the {NEIGHBOURS} customers whose purchases are most "
+                "like yours",
+            )
+            for item in items
+        ]
+        for items in results
+    ]
+
+
+async def bought_together(source: Neo4jSource, product_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
+    results = await _per_key(source, "bought_together", BOUGHT_TOGETHER, product_ids, limit=limit)
+    return [
+        None
+        if items is None
+        else [Scored(item["id"], float(item["score"]), f"In {item['score']} orders together") for item in items]
+        for items in results
+    ]
+
+
+async def similar_users(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
+    results = await _per_key(source, "similar_users", SIMILAR_USERS, user_ids, limit=limit)
+    return [
+        None
+        if items is None
+        else [Scored(item["id"], float(item["score"]), f"{item['shared']} products in common") for item in items]
+        for items in results
+    ]
+
+
+async def popular_products(source: Neo4jSource, *, limit: int) -> list[Scored]:
+    rows = await _records(source, "popular_products", (), POPULAR, {"limit": limit})
+    return [
+        Scored(row["id"], float(row["units"]), f"Popular: {row['units']} units sold in {row['orders']} orders")
+        for row in rows
+    ]

@@ -1,0 +1,35 @@
+"""Loaders of graph answers (Neo4j): one ``UNWIND $ids`` query per batch, the largest ``limit`` asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from gateway.records import Scored
+from gateway.sources import Sources, neo4j_reads
+from loaders.keys import TopKey
+
+TopQuery = Callable[..., Awaitable[list[list[Scored] | None]]]
+
+
+async def _top(query: TopQuery, source: object, keys: Sequence[TopKey]) -> list[list[Scored] | None]:
+    limit = max(key.limit for key in keys)
+    answers = await query(source, [key.id for key in keys], limit=limit)
+    return [None if answer is None else answer[: key.limit] for answer, key in zip(answers, keys, strict=True)]
+
+
+class GraphBatches:
+    def __init__(self, sources: Sources) -> None:
+        self.sources = sources
+
+    async def recommendations(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
+        return await _top(neo4j_reads.recommendations, self.sources.neo4j, keys)
+
+    async def similar_users(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
+        return await _top(neo4j_reads.similar_users, self.sources.neo4j, keys)
+
+    async def bought_together(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
+        return await _top(neo4j_reads.bought_together, self.sources.neo4j, keys)
+
+    async def popular(self, limits: list[int]) -> Sequence[list[Scored]]:
+        top = await neo4j_reads.popular_products(self.sources.neo4j, limit=max(limits))
+        return [top[:limit] for limit in limits]

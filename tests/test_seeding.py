@@ -10,31 +10,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 from sqlalchemy import delete, func, select
 
 from gateway.config import Settings
-from gateway.datasets import movielens
 from gateway.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument, User, UserProfileDocument
-from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
 from gateway.reconcile import check
 from gateway.seeding import Seeder, SeedReport
 from gateway.sources import Sources, mongo_bulk, neo4j_bulk
 from gateway.sources import mysql_tables as t
 from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, USER_PROFILES
-
-
-@pytest.fixture(scope="session")
-def movielens_dataset(settings: Settings) -> Dataset:
-    return movielens.load(movielens.ensure_wheel(settings.cache_dir))
-
-
-@pytest_asyncio.fixture(scope="session")
-async def seeded(settings: Settings, sources: Sources, movielens_dataset: Dataset) -> SeedReport:
-    await asyncio.to_thread(upgrade_mysql, settings)
-    await ensure_document_and_graph_schema(sources)
-    return await Seeder(sources, progress=False).seed(movielens_dataset)
 
 
 async def _count(sources: Sources, table: t.Table) -> int:

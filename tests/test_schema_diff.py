@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,12 @@ def test_cli_code_against_the_committed_snapshot() -> None:
         assert done.returncode in (0, 1), done.stderr
         last = done.stdout.splitlines()[-1]
         assert last == "no breaking or dangerous changes" or last.endswith(" dangerous")
+
+
+def test_cli_needs_no_store_settings(tmp_path: Path) -> None:
+    """CI diffs schemas with GATEWAY_ENV=production and no secret: that must not trip the settings check."""
+    sdl = _sdl_file(tmp_path, "same.graphql", OLD)
+    env = {**os.environ, "GATEWAY_ENV": "production"}
+    done = subprocess.run([GATEWAY, "schema-diff", sdl, sdl], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "no breaking or dangerous changes" in done.stdout

@@ -1,0 +1,54 @@
+"""A synthetic dataset with heavy users (over 1,000 orders each) in databases of its own, served by its own app.
+
+MySQL and MongoDB only: Neo4j Community has one database, shared with the MovieLens graph the other tests use,
+so the synthetic graph is not written (user 1's graph answers come from MovieLens user 1; counting round trips
+does not care).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from gateway.config import Settings
+from gateway.datasets import synthetic
+from gateway.migrate import upgrade_mysql
+from gateway.seeding import Seeder
+from gateway.sources import Sources
+from gateway.sources.mongo_schema import ensure_collections
+from tests.conftest import make_test_settings
+from tests.http.conftest import serve
+
+SYNTHETIC_ORDERS = 5_000
+HEAVY_USER = synthetic.HEAVY_USERS[0]
+
+
+@pytest.fixture(scope="session")
+def synthetic_settings(settings: Settings) -> Settings:
+    return make_test_settings(
+        mysql_url=settings.mysql_url.rsplit("/", 1)[0] + "/gateway_test_synthetic",
+        mongo_database="gateway_test_synthetic",
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def synthetic_seeded(synthetic_settings: Settings) -> Settings:
+    await asyncio.to_thread(upgrade_mysql, synthetic_settings)
+    sources = Sources.create(synthetic_settings)
+    try:
+        await ensure_collections(sources.mongodb.db)
+        report = await Seeder(sources, progress=False).seed(synthetic.generate(orders=SYNTHETIC_ORDERS), graph=False)
+        assert report.problems == [], report.problems
+    finally:
+        await sources.close()
+    return synthetic_settings
+
+
+@pytest_asyncio.fixture
+async def synthetic_client(synthetic_seeded: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(synthetic_seeded) as client:
+        yield client

@@ -26,6 +26,7 @@ import httpx
 from starlette.types import Receive, Scope, Send
 
 from gateway.app import create_app
+from gateway.auth import mint
 from gateway.config import Settings
 from gateway.datasets import synthetic
 from gateway.datasets.rows import Dataset
@@ -98,13 +99,8 @@ async def prepare(settings: Settings, dataset: Dataset) -> list[str]:
 @asynccontextmanager
 async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a fresh app with ``settings``, its lifespan open (as tests/http/conftest.py does), signed in
-    as the page's owner when the gateway has authentication (orders and recommendations are private)."""
-    try:
-        from gateway.auth import mint  # landing in parallel with this bench: without it, no token is needed
-    except ImportError:
-        headers = {}
-    else:
-        headers = {"Authorization": f"Bearer {mint(settings, USER_ID, ttl_s=4 * 3600)}"}
+    as the page's owner (orders and recommendations are private)."""
+    headers = {"Authorization": f"Bearer {mint(settings, USER_ID, ttl_s=4 * 3600)}"}
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
 

@@ -174,6 +174,27 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _ttl(text: str) -> int:
+    """``90``, ``90s``, ``15m``, ``1h``, ``7d`` → seconds (at least 1)."""
+    value, unit = (text[:-1], text[-1]) if text and text[-1] in _TTL_UNITS else (text, "s")
+    if not value.isdecimal() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 90s, 15m, 1h, 7d)")
+    return int(value) * _TTL_UNITS[unit]
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.auth import mint
+
+    if settings.auth_jwt_secret is None:
+        print("gateway token: minting needs GATEWAY_AUTH_JWT_SECRET (HS256)", file=sys.stderr)
+        return 2
+    print(mint(settings, args.user, roles=tuple(args.role), ttl_s=args.ttl))
+    return 0
+
+
 def _export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema import schema
 
@@ -240,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     rec = commands.add_parser("reconcile", help="compare key sets and counts across stores (MySQL is the truth)")
     rec.add_argument("--check", action="store_true", required=True, help="read-only: print drift, exit 1 on drift")
     rec.set_defaults(run=_reconcile)
+
+    token = commands.add_parser("token", help="mint a signed token for development and tests (HS256)")
+    token.add_argument("--user", type=int, required=True, help="the user id (the token's sub)")
+    token.add_argument("--role", action="append", default=[], help="a role, e.g. admin (repeatable)")
+    token.add_argument("--ttl", type=_ttl, default=3600, help="lifetime: 90s, 15m, 1h (default), 7d")
+    token.set_defaults(run=_token)
 
     export = commands.add_parser("export-schema", help="print the schema as SDL")
     export.set_defaults(run=_export_schema, needs_settings=False)

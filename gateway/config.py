@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_PASSWORD = "gateway-dev-password"  # local development default, refused outside development
+DEV_JWT_SECRET = "gateway-dev-jwt-secret-not-for-production"  # likewise
 
 SourceName = Literal["mysql", "mongodb", "neo4j", "redis"]
 SOURCE_NAMES: tuple[SourceName, ...] = ("mysql", "mongodb", "neo4j", "redis")
@@ -59,6 +60,25 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_page_size: int = Field(default=1000, ge=1)
 
+    # Identity: Bearer JWTs verified with an HS256 secret, or an RS256 public key (PEM) or JWKS file.
+    auth_jwt_secret: SecretStr | None = SecretStr(DEV_JWT_SECRET)
+    auth_public_key_file: Path | None = None
+    auth_jwks_file: Path | None = None
+    auth_issuer: str = "polyglot-gateway"
+    auth_audience: str = "polyglot-gateway"
+    auth_leeway_s: int = Field(default=30, ge=0, le=300)
+    session_cookie: str = "gateway_session"
+
+    # Limits, checked before execution; the request timeout bounds execution.
+    max_query_bytes: int = Field(default=100_000, ge=100)
+    max_tokens: int = Field(default=5_000, ge=10)
+    max_depth: int = Field(default=12, ge=2)
+    max_aliases: int = Field(default=30, ge=0)
+    max_cost: int = Field(default=250_000, ge=1)
+    request_timeout_s: float = Field(default=15.0, gt=0)
+    introspection: bool = True
+    explain: bool = True
+
     # Downloads (the dataset wheel) and builds, shared by every checkout; scripts/lib/common.sh uses the same.
     cache_dir: Path = Path.home() / ".cache" / "polyglot-gateway"
 
@@ -66,12 +86,23 @@ class Settings(BaseSettings):
     graphiql: bool = True
     graphiql_assets_dir: Path = ROOT / "deploy" / "graphiql" / "node_modules"
 
+    @field_validator("auth_jwt_secret", "auth_public_key_file", "auth_jwks_file", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _no_dev_secrets_outside_development(self) -> Settings:
         if self.env != "development":
             for name in ("mysql_password", "neo4j_password"):
                 if getattr(self, name).get_secret_value() == DEV_PASSWORD:
                     raise ValueError(f"GATEWAY_{name.upper()} must be set when GATEWAY_ENV={self.env}")
+            secret = self.auth_jwt_secret
+            if secret is not None and secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError(
+                    f"GATEWAY_AUTH_JWT_SECRET must be set (or GATEWAY_AUTH_PUBLIC_KEY_FILE / GATEWAY_AUTH_JWKS_FILE "
+                    f"with GATEWAY_AUTH_JWT_SECRET empty) when GATEWAY_ENV={self.env}"
+                )
         return self
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from uuid import uuid4
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from gateway.auth import Viewer
 from gateway.config import Settings
 from gateway.sources import Sources
 from gateway.trace import Trace
@@ -22,3 +24,6 @@ class Context:
     sources: Sources
     loaders: Loaders
     trace: Trace
+    viewer: Viewer | None = None  # from the Bearer token; None for a guest
+    session_id: str | None = None  # a guest's X-Session-Id (or cookie)
+    request_id: str = field(default_factory=lambda: uuid4().hex)  # in logs and in masked errors

@@ -53,6 +53,11 @@ class Loaders:
         self.similar_users: DataLoader[TopKey, list[Scored] | None] = build(g.similar_users, settings)
         self.bought_together: DataLoader[TopKey, list[Scored] | None] = build(g.bought_together, settings)
         self.popular: DataLoader[int, list[Scored]] = build(g.popular, settings)
+        # Products and users reached through the graph batch apart from those reached through MySQL relations:
+        # graph answers arrive at a time of their own, and sharing one loader would make the number of
+        # batches depend on which store answers first. Apart, a request's round trips are the same every time.
+        self.graph_products: DataLoader[int, ProductRecord | None] = build(e.products, settings)
+        self.graph_users: DataLoader[int, UserRecord | None] = build(e.users, settings)
         # Not keyed by a shared key: searches and server status.
         self.product_search = ProductSearch(sources, self.products)
         self.backend_status: DataLoader[SourceName, BackendStatus] = DataLoader(

@@ -29,7 +29,7 @@ async def recommendations(info: Info, user_id: int, limit: int) -> list[Scored]:
 
 async def similar_users(info: Info, user_id: int, limit: int) -> list[UserRecord]:
     answer = await info.context.loaders.similar_users.load(TopKey(user_id, top_limit(limit))) or []
-    users = await info.context.loaders.users.load_many([scored.id for scored in answer])
+    users = await info.context.loaders.graph_users.load_many([scored.id for scored in answer])
     return [user for user in users if user is not None]
 
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from schema.extensions.error_codes import ErrorCodes
+from schema.extensions.limits import Limits
 from schema.scalars import SCALARS
 from schema.types.query import Query
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
-schema = strawberry.Schema(query=Query, extensions=[ErrorCodes], config=StrawberryConfig(scalar_map=SCALARS))
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Nothing here: ErrorCodes logs what is unexpected, with the request id; expected errors are answers."""
+
+
+schema = GatewaySchema(query=Query, extensions=[Limits, ErrorCodes], config=StrawberryConfig(scalar_map=SCALARS))
 
 __all__ = ["SNAPSHOT", "schema"]

@@ -12,6 +12,7 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from gateway.app import create_app
+from gateway.auth import mint
 from gateway.config import Settings
 from gateway.datasets import movielens
 from gateway.datasets.rows import Dataset
@@ -103,14 +104,31 @@ async def seeded(settings: Settings, sources: Sources, movielens_dataset: Datase
     return await Seeder(sources, progress=False).seed(movielens_dataset)
 
 
+def token_for(user_id: int, *, admin: bool = False) -> str:
+    """A valid Bearer token for ``user_id`` (signed with the test settings' secret)."""
+    return mint(make_test_settings(), user_id, roles=("admin",) if admin else ())
+
+
+ADMIN_ID = 943  # any seeded user; the role makes the admin
+
+
 async def gql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, object] | None = None, *, explain: bool = False
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, object] | None = None,
+    *,
+    explain: bool = False,
+    user: int | None = None,
+    admin: bool = False,
 ) -> dict[str, Any]:
-    """POST a query; the JSON body (with ``extensions.explain`` when asked for). Fails on a non-200 status."""
+    """POST a query, as ``user`` (or an admin, or a guest); the JSON body. Fails on a non-200 status."""
     payload: dict[str, object] = {"query": query, "variables": variables or {}}
     if explain:
         payload["extensions"] = {"explain": True}
-    response = await client.post("/graphql", json=payload)
+    headers = {}
+    if user is not None or admin:
+        headers["Authorization"] = "Bearer " + token_for(ADMIN_ID if user is None else user, admin=admin)
+    response = await client.post("/graphql", json=payload, headers=headers)
     body: dict[str, Any] = response.json()
     assert response.status_code == 200, body
     return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -29,8 +31,22 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 def test_production_refuses_development_passwords() -> None:
     with pytest.raises(ValidationError, match="GATEWAY_MYSQL_PASSWORD must be set"):
         Settings(env="production")
-    settings = Settings(env="production", mysql_password="s3cret-a", neo4j_password="s3cret-b")
+    with pytest.raises(ValidationError, match="GATEWAY_AUTH_JWT_SECRET must be set"):
+        Settings(env="production", mysql_password="s3cret-a", neo4j_password="s3cret-b")
+    settings = Settings(
+        env="production", mysql_password="s3cret-a", neo4j_password="s3cret-b", auth_jwt_secret="jwt-s3cret"
+    )
     assert settings.mysql_password.get_secret_value() == "s3cret-a"
+
+
+def test_production_may_verify_with_a_public_key_only(tmp_path: Path) -> None:
+    key = tmp_path / "public.pem"
+    key.write_text("-----BEGIN PUBLIC KEY-----\n")
+    settings = Settings(
+        env="production", mysql_password="a", neo4j_password="b", auth_jwt_secret="", auth_public_key_file=key
+    )
+    assert settings.auth_jwt_secret is None
+    assert settings.auth_public_key_file == key
 
 
 def test_secrets_do_not_show_in_repr() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from gateway.auth import session_from, viewer_from
 from gateway.config import Settings
 from gateway.context import Context
 from gateway.sources import Sources
@@ -16,7 +19,12 @@ from loaders import Loaders
 def build_context(
     request: Request | WebSocket, settings: Settings, sources: Sources, response: Response | None
 ) -> Context:
-    """A fresh context: new DataLoaders (nothing cached across requests) and an empty trace."""
+    """A fresh context: new DataLoaders (nothing cached across requests), an empty trace, and the viewer.
+
+    Raises ``TokenError`` when the request carries a bad token (the caller answers 401).
+    """
+    headers = request.headers
+    request_id = headers.get("x-request-id", "")
     return Context(
         request=request,
         response=response,
@@ -24,4 +32,10 @@ def build_context(
         sources=sources,
         loaders=Loaders(sources=sources, settings=settings),
         trace=Trace(),
+        viewer=viewer_from(settings, headers.get("authorization")),
+        session_id=session_from(headers.get("x-session-id"), request.cookies.get(settings.session_cookie)),
+        **({"request_id": request_id} if _REQUEST_ID.match(request_id) else {}),
     )
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # a caller's X-Request-Id is kept only when it is sane

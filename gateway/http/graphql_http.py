@@ -18,6 +18,8 @@ included) is recorded; ``extensions.explain`` reports them when the request's ``
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import orjson
@@ -29,6 +31,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from gateway.auth import TokenError
 from gateway.config import Settings
 from gateway.http.context import build_context
 from gateway.http.graphiql import page_html
@@ -37,7 +40,11 @@ from gateway.http.request import GraphQLRequest, RequestError, from_post, from_q
 from gateway.trace import tracing
 from schema import schema
 
+log = logging.getLogger("gateway.http")
+
 EXPLAIN_HEADER = "x-gateway-explain"
+BEARER_CHALLENGE = 'Bearer realm="gateway"'
+
 _OVER_GET = frozenset({OperationType.QUERY})
 _OVER_POST = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _NOT_COPIED = frozenset({b"content-length", b"content-type"})
@@ -66,17 +73,29 @@ class GraphQLHTTP:
     async def _execute(self, request: Request, parsed: GraphQLRequest, media_type: str) -> Response:
         over_get = request.method != "POST"
         side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
-        context = build_context(request, self.settings, request.state.sources, side)
+        try:
+            context = build_context(request, self.settings, request.state.sources, side)
+        except TokenError as exc:
+            headers = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'}
+            return _respond({"errors": [_error(str(exc), "UNAUTHENTICATED")]}, 401, media_type, headers)
         try:
             with tracing(context.trace):
-                result = await schema.execute(
-                    parsed.query,
-                    variable_values=parsed.variables,
-                    context_value=context,
-                    operation_name=parsed.operation_name,
-                    allowed_operation_types=_OVER_GET if over_get else _OVER_POST,
-                    operation_extensions=parsed.extensions,
+                result = await asyncio.wait_for(
+                    schema.execute(
+                        parsed.query,
+                        variable_values=parsed.variables,
+                        context_value=context,
+                        operation_name=parsed.operation_name,
+                        allowed_operation_types=_OVER_GET if over_get else _OVER_POST,
+                        operation_extensions=parsed.extensions,
+                    ),
+                    self.settings.request_timeout_s,
                 )
+        except TimeoutError:
+            log.warning("request %s timed out after %ss", context.request_id, self.settings.request_timeout_s)
+            message = f"the request did not finish within {self.settings.request_timeout_s:g}s"
+            timed_out = {"errors": [_error(message, "TIMEOUT")]}
+            return _respond(timed_out, 504, media_type, {"X-Request-Id": context.request_id})
         except InvalidOperationTypeError as exc:
             raise _not_allowed(exc.operation_type, over_get=over_get) from exc
         except CannotGetOperationTypeError as exc:
@@ -91,12 +110,17 @@ class GraphQLHTTP:
         if errors:
             body["errors"] = [error.formatted for error in errors]
         extensions = dict(result.extensions or {})
-        if _wants_explain(request, parsed):
+        allowed = self.settings.explain or (context.viewer is not None and context.viewer.is_admin)
+        if allowed and _wants_explain(request, parsed):
             extensions["explain"] = context.trace.explain()
         if extensions:
             body["extensions"] = extensions
         status = 400 if never_executed and media_type == GRAPHQL_RESPONSE else 200
-        response = _respond(body, status, media_type)
+        headers = {"X-Request-Id": context.request_id}
+        if any((error.extensions or {}).get("code") == "UNAUTHENTICATED" for error in errors):
+            status = 401  # a field needs a signed-in viewer and the request has none (DESIGN.md's table)
+            headers["WWW-Authenticate"] = BEARER_CHALLENGE
+        response = _respond(body, status, media_type, headers)
         response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)
         return response
 

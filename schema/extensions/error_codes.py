@@ -67,5 +67,5 @@ class ErrorCodes(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is None or not errors:
             return
-        request_id = uuid.uuid4().hex
+        request_id = getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex
         result.errors = [classify(error, request_id) for error in errors]

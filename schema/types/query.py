@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers import graph, lookup
 from resolvers.info import Info
+from resolvers.permissions import owner_or_admin, signed_in
 from schema.types.backends import Backends
 from schema.types.orders import Order
 from schema.types.product_search import products
@@ -20,9 +21,12 @@ class Query:
     async def user(self, info: Info, id: strawberry.ID) -> User | None:
         return User.from_record(await lookup.user(info, id))
 
-    @strawberry.field(description="The signed-in user; null for a guest.")
-    def viewer(self) -> User | None:
-        return None
+    @strawberry.field(description="The signed-in user (from the Bearer token); null for a guest.")
+    async def viewer(self, info: Info) -> User | None:
+        if info.context.viewer is None:
+            return None
+        record = await info.context.loaders.users.load(info.context.viewer.user_id)
+        return None if record is None else User.from_record(record)
 
     @strawberry.field(description="A product by id; null with a NOT_FOUND error when there is none.")
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
@@ -30,19 +34,24 @@ class Query:
 
     products = strawberry.field(resolver=products, description="Products, filtered, sorted and paged.")
 
-    @strawberry.field(description="An order by id; null with a NOT_FOUND error when there is none.")
+    @strawberry.field(description="An order by id, for its owner or an admin; null with NOT_FOUND if there is none.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        return Order.from_record(await lookup.order(info, id))
+        signed_in(info)  # a guest learns nothing, not even whether the order exists
+        record = await lookup.order(info, id)
+        owner_or_admin(info, record.user_id, "an order")
+        return Order.from_record(record)
 
-    @strawberry.field(description="What a user may buy next (Neo4j), best first.")
+    @strawberry.field(description="What a user may buy next (Neo4j), best first; for that user or an admin.")
     async def recommendations(self, info: Info, user_id: strawberry.ID, limit: int = 10) -> list[Recommendation] | None:
+        signed_in(info)
         user = await lookup.user(info, user_id)
+        owner_or_admin(info, user.id, "the recommendations")
         return [Recommendation.from_scored(s) for s in await graph.recommendations(info, user.id, limit)]
 
     @strawberry.field(description="The best-selling products (Neo4j), by units sold.")
     async def popular_products(self, info: Info, limit: int = 10) -> list[Product] | None:
         scored = await graph.popular(info, limit)
-        records = await info.context.loaders.products.load_many([s.id for s in scored])
+        records = await info.context.loaders.graph_products.load_many([s.id for s in scored])
         return [Product.from_record(record) for record in records if record is not None]
 
     @strawberry.field(description="The four stores behind this gateway, each read live.")

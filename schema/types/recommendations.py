@@ -21,5 +21,5 @@ class Recommendation:
 
     @strawberry.field(description="The product (MySQL); null if it no longer exists.")
     async def product(self, info: Info) -> Product | None:
-        record = await info.context.loaders.products.load(self.product_id)
+        record = await info.context.loaders.graph_products.load(self.product_id)
         return None if record is None else Product.from_record(record)

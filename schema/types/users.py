@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from gateway.records import UserRecord
 from resolvers import graph, orders
 from resolvers.info import Info
+from resolvers.permissions import owner_or_admin
 
 if TYPE_CHECKING:
     from schema.types.orders import OrderConnection
@@ -24,34 +25,52 @@ class UserProfile:
     stats: JSON
 
 
-@strawberry.type
+@strawberry.type(
+    description="A customer. id, name and createdAt are public; every other field is readable by the user "
+    "themself and by admins only (UNAUTHENTICATED for a guest, FORBIDDEN for another user)."
+)
 class User:
-    key: strawberry.Private[int]
+    record: strawberry.Private[UserRecord]
     id: strawberry.ID
-    email: str
     name: str
-    age: int | None
-    gender: str | None
-    occupation: str | None
-    zip_code: str | None
     created_at: datetime
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        return cls(
-            key=record.id,
-            id=strawberry.ID(str(record.id)),
-            email=record.email,
-            name=record.name,
-            age=record.age,
-            gender=record.gender,
-            occupation=record.occupation,
-            zip_code=record.zip_code,
-            created_at=record.created_at,
-        )
+        return cls(record=record, id=strawberry.ID(str(record.id)), name=record.name, created_at=record.created_at)
 
-    @strawberry.field(description="Profile (MongoDB); null when the user has none.")
+    @property
+    def key(self) -> int:
+        return self.record.id
+
+    @strawberry.field(description="Private (nullable so that a refusal nulls this field only).")
+    def email(self, info: Info) -> str | None:
+        owner_or_admin(info, self.key, "the email")
+        return self.record.email
+
+    @strawberry.field(description="Private.")
+    def age(self, info: Info) -> int | None:
+        owner_or_admin(info, self.key, "the age")
+        return self.record.age
+
+    @strawberry.field(description="Private.")
+    def gender(self, info: Info) -> str | None:
+        owner_or_admin(info, self.key, "the gender")
+        return self.record.gender
+
+    @strawberry.field(description="Private.")
+    def occupation(self, info: Info) -> str | None:
+        owner_or_admin(info, self.key, "the occupation")
+        return self.record.occupation
+
+    @strawberry.field(description="Private.")
+    def zip_code(self, info: Info) -> str | None:
+        owner_or_admin(info, self.key, "the zip code")
+        return self.record.zip_code
+
+    @strawberry.field(description="Profile (MongoDB); null when the user has none. Private.")
     async def profile(self, info: Info) -> UserProfile | None:
+        owner_or_admin(info, self.key, "the profile")
         record = await info.context.loaders.profiles.load(self.key)
         if record is None:
             return None
@@ -61,22 +80,25 @@ class User:
             stats=JSON(record.stats),
         )
 
-    @strawberry.field(description="Orders, newest first (MySQL).")
+    @strawberry.field(description="Orders, newest first (MySQL). Private.")
     async def orders(
         self, info: Info, first: int = 10, after: str | None = None
     ) -> Annotated[OrderConnection, strawberry.lazy("schema.types.orders")] | None:
         from schema.types.orders import OrderConnection
 
+        owner_or_admin(info, self.key, "the orders")
         return OrderConnection.from_page(self.key, await orders.page(info, self.key, first, after))
 
-    @strawberry.field(description="What to buy next (Neo4j), best first.")
+    @strawberry.field(description="What to buy next (Neo4j), best first. Private: it reveals purchases.")
     async def recommendations(
         self, info: Info, limit: int = 10
     ) -> list[Annotated[Recommendation, strawberry.lazy("schema.types.recommendations")]] | None:
         from schema.types.recommendations import Recommendation
 
+        owner_or_admin(info, self.key, "the recommendations")
         return [Recommendation.from_scored(s) for s in await graph.recommendations(info, self.key, limit)]
 
-    @strawberry.field(description="Customers whose purchases are most like this user's (Neo4j).")
+    @strawberry.field(description="Customers whose purchases are most like this user's (Neo4j). Private.")
     async def similar_users(self, info: Info, limit: int = 5) -> list[User] | None:
+        owner_or_admin(info, self.key, "the similar users")
         return [User.from_record(record) for record in await graph.similar_users(info, self.key, limit)]

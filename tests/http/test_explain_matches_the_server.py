@@ -31,10 +31,10 @@ async def _com_select(sources: Sources) -> int:
 async def test_explain_counts_what_mysql_counts(
     client: httpx.AsyncClient, sources: Sources, seeded: SeedReport
 ) -> None:
-    await gql(client, RICH)  # warm: connections opened (and initialised) before counting
-    await gql(client, RICH)
+    await gql(client, RICH, admin=True)  # warm: connections opened (and initialised) before counting
+    await gql(client, RICH, admin=True)
     before = await _com_select(sources)
-    body = await gql(client, RICH, explain=True)
+    body = await gql(client, RICH, explain=True, admin=True)
     after = await _com_select(sources)
     assert "errors" not in body, body
     explained = round_trips(body)["mysql"]

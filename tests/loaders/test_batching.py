@@ -28,14 +28,14 @@ query ($id: ID!, $n: Int!) { user(id: $id) {
 
 
 async def page(client: httpx.AsyncClient, n: int) -> dict[str, Any]:
-    body = await gql(client, PAGE, {"id": str(HEAVY_USER), "n": n}, explain=True)
+    body = await gql(client, PAGE, {"id": str(HEAVY_USER), "n": n}, explain=True, user=HEAVY_USER)
     assert "errors" not in body, body["errors"]
     assert len(body["data"]["user"]["orders"]["nodes"]) == n  # the page really holds n orders
     return body
 
 
 async def test_heavy_user_has_over_a_thousand_orders(synthetic_client: httpx.AsyncClient) -> None:
-    body = await gql(synthetic_client, '{ user(id: "1") { orders(first: 0) { totalCount } } }')
+    body = await gql(synthetic_client, '{ user(id: "1") { orders(first: 0) { totalCount } } }', user=1)
     assert body["data"]["user"]["orders"]["totalCount"] == synthetic.heavy_orders_each(SYNTHETIC_ORDERS) > 1000
 
 
@@ -91,6 +91,7 @@ async def test_recommended_products_load_in_one_batch(client: httpx.AsyncClient,
         client,
         f'{{ recommendations(userId: "5", limit: {n}) {{ product {{ title rating {{ average }} }} }} }}',
         explain=True,
+        user=5,
     )
     assert len(body["data"]["recommendations"]) == n
     calls = Counter(

@@ -38,7 +38,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 async def test_user_and_profile_match_mysql_and_mongodb(
     client: httpx.AsyncClient, sources: Sources, seeded: SeedReport
 ) -> None:
-    body = await gql(client, USER, {"id": "7"})
+    body = await gql(client, USER, {"id": "7"}, user=7)
     assert "errors" not in body, body
     user = body["data"]["user"]
     async with sources.mysql.engine.connect() as conn:
@@ -56,7 +56,7 @@ async def test_user_and_profile_match_mysql_and_mongodb(
 
 
 async def test_unknown_user_and_order_are_null_with_not_found(client: httpx.AsyncClient, seeded: SeedReport) -> None:
-    body = await gql(client, '{ user(id: "123456789") { id } order(id: "987654321") { id } }')
+    body = await gql(client, '{ user(id: "123456789") { id } order(id: "987654321") { id } }', admin=True)
     assert body["data"] == {"user": None, "order": None}
     assert sorted(codes(body)) == ["NOT_FOUND", "NOT_FOUND"]
     assert sorted(e["path"][0] for e in body["errors"]) == ["order", "user"]
@@ -94,7 +94,7 @@ async def test_orders_page_through_newest_first_like_mysql(
     seen: list[dict[str, Any]] = []
     after = None
     while True:
-        body = await gql(client, ORDERS, {"id": "1", "first": 7, "after": after})
+        body = await gql(client, ORDERS, {"id": "1", "first": 7, "after": after}, user=1)
         assert "errors" not in body, body
         connection = body["data"]["user"]["orders"]
         assert connection["totalCount"] == len(rows)
@@ -114,20 +114,20 @@ async def test_orders_page_through_newest_first_like_mysql(
 
 
 async def test_orders_page_edges(client: httpx.AsyncClient, seeded: SeedReport) -> None:
-    empty = await gql(client, ORDERS, {"id": "1", "first": 0})
+    empty = await gql(client, ORDERS, {"id": "1", "first": 0}, user=1)
     assert empty["data"]["user"]["orders"]["nodes"] == []
     assert empty["data"]["user"]["orders"]["pageInfo"]["hasNextPage"] is True
-    everything = await gql(client, ORDERS, {"id": "1", "first": 1000})
+    everything = await gql(client, ORDERS, {"id": "1", "first": 1000}, user=1)
     connection = everything["data"]["user"]["orders"]
     assert len(connection["nodes"]) == connection["totalCount"]
     assert connection["pageInfo"]["hasNextPage"] is False
-    beyond = await gql(client, ORDERS, {"id": "1", "first": 5, "after": connection["pageInfo"]["endCursor"]})
+    beyond = await gql(client, ORDERS, {"id": "1", "first": 5, "after": connection["pageInfo"]["endCursor"]}, user=1)
     assert beyond["data"]["user"]["orders"]["nodes"] == []
 
 
 @pytest.mark.parametrize("cursor", ["nope", "cHJvZHVjdDoxOmFiYw", "b3JkZXI6eDp5", ""])
 async def test_bad_order_cursor_is_bad_user_input(client: httpx.AsyncClient, seeded: SeedReport, cursor: str) -> None:
-    body = await gql(client, ORDERS, {"id": "1", "first": 5, "after": cursor})
+    body = await gql(client, ORDERS, {"id": "1", "first": 5, "after": cursor}, user=1)
     assert body["data"] == {"user": {"orders": None}}
     assert codes(body) == ["BAD_USER_INPUT"]
     assert body["errors"][0]["path"] == ["user", "orders"]
@@ -137,7 +137,7 @@ async def test_order_by_id_matches_mysql(client: httpx.AsyncClient, sources: Sou
     async with sources.mysql.engine.connect() as conn:
         row = (await conn.execute(select(t.orders).where(t.orders.c.id == 100))).mappings().one()
         count = (await conn.execute(select(func.count()).where(t.order_items.c.order_id == 100))).scalar_one()
-    body = await gql(client, '{ order(id: "100") { id user { id } total items { product { title } } } }')
+    body = await gql(client, '{ order(id: "100") { id user { id } total items { product { title } } } }', admin=True)
     order = body["data"]["order"]
     assert order["user"]["id"] == str(row["user_id"])
     assert order["total"] == f"{row['total_cents'] // 100}.{row['total_cents'] % 100:02d}"
@@ -157,7 +157,7 @@ async def test_recommendations_are_new_to_the_user_scored_and_explained(
 ) -> None:
     query = """{ user(id: "1") { recommendations(limit: 10) { score reason product { id title } } }
                  recommendations(userId: "1", limit: 10) { score product { id } } }"""
-    body = await gql(client, query)
+    body = await gql(client, query, user=1)
     assert "errors" not in body, body
     recommendations = body["data"]["user"]["recommendations"]
     assert len(recommendations) == 10
@@ -187,12 +187,12 @@ async def test_similar_users_share_the_most_products(
     )
     async with sources.mysql.engine.connect() as conn:
         expected = [row.user_id for row in await conn.execute(statement)]  # MovieLens: every purchase is rated
-    body = await gql(client, '{ user(id: "1") { similarUsers(limit: 5) { id name } } }')
+    body = await gql(client, '{ user(id: "1") { similarUsers(limit: 5) { id name } } }', user=1)
     assert [int(u["id"]) for u in body["data"]["user"]["similarUsers"]] == expected
 
 
 async def test_recommendations_for_an_unknown_user_are_not_found(client: httpx.AsyncClient, seeded: SeedReport) -> None:
-    body = await gql(client, '{ recommendations(userId: "555555555") { score } }')
+    body = await gql(client, '{ recommendations(userId: "555555555") { score } }', admin=True)
     assert body["data"] == {"recommendations": None}
     assert codes(body) == ["NOT_FOUND"]
 
@@ -213,7 +213,7 @@ async def test_a_user_the_graph_does_not_know_gets_popular_products(client: http
       user(id: $id) { recommendations(limit: 3) { reason product { id } } similarUsers { id } }
       popularProducts(limit: 3) { id }
     }"""
-    body = await gql(client, query, {"id": str(newcomer)})
+    body = await gql(client, query, {"id": str(newcomer)}, user=newcomer)
     assert "errors" not in body, body
     recommendations = body["data"]["user"]["recommendations"]
     assert [r["product"]["id"] for r in recommendations] == [p["id"] for p in body["data"]["popularProducts"]]
@@ -225,6 +225,6 @@ async def test_a_user_the_graph_does_not_know_gets_popular_products(client: http
 async def test_graph_limits_out_of_range_are_bad_user_input(
     client: httpx.AsyncClient, seeded: SeedReport, limit: int
 ) -> None:
-    body = await gql(client, f'{{ user(id: "1") {{ recommendations(limit: {limit}) {{ score }} }} }}')
+    body = await gql(client, f'{{ user(id: "1") {{ recommendations(limit: {limit}) {{ score }} }} }}', user=1)
     assert body["data"] == {"user": {"recommendations": None}}
     assert codes(body) == ["BAD_USER_INPUT"]

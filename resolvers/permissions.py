@@ -1,0 +1,25 @@
+"""Who may read what. A user reads their own private data; ``admin`` reads everyone's; public fields are open.
+
+A guest asking for private data gets UNAUTHENTICATED (sign in first: the response is a 401); a signed-in user
+asking for someone else's gets FORBIDDEN on that field only (partial data, 200).
+"""
+
+from __future__ import annotations
+
+from gateway.auth import Viewer
+from gateway.errors import Forbidden, Unauthenticated
+from resolvers.info import Info
+
+
+def signed_in(info: Info) -> Viewer:
+    viewer = info.context.viewer
+    if viewer is None:
+        raise Unauthenticated("sign in to read this field: send Authorization: Bearer <token>")
+    return viewer
+
+
+def owner_or_admin(info: Info, user_id: int, what: str) -> Viewer:
+    viewer = signed_in(info)
+    if viewer.user_id != user_id and not viewer.is_admin:
+        raise Forbidden(f"{what} of another user is private")
+    return viewer

@@ -10,7 +10,7 @@ overlaps of the neighbours who have it, divided by the number of your products; 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, LiteralString
 
 from neo4j import READ_ACCESS
@@ -92,50 +92,46 @@ async def _records(
 
 
 async def _per_key(
-    source: Neo4jSource, operation: str, cypher: LiteralString, ids: Sequence[int], **params: Any
-) -> list[list[dict[str, Any]] | None]:
+    source: Neo4jSource,
+    operation: str,
+    cypher: LiteralString,
+    ids: Sequence[int],
+    reason: Callable[[dict[str, Any]], str],
+    **params: Any,
+) -> list[list[Scored] | None]:
     """Run a per-key query; None for a key whose node is not in the graph (yet)."""
     rows = await _records(source, operation, ids, cypher, {"ids": list(ids), **params})
-    found = {row["key"]: row["items"] for row in rows}
+    found = {
+        row["key"]: [Scored(item["id"], float(item["score"]), reason(item)) for item in row["items"]] for row in rows
+    }
     return [found.get(key) for key in ids]
 
 
+def _neighbours_reason(item: dict[str, Any]) -> str:
+    return f"Bought or rated by {item['people']} of the {NEIGHBOURS} customers whose purchases are most like yours"
+
+
 async def recommendations(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
-    results = await _per_key(source, "recommendations", RECOMMENDATIONS, user_ids, limit=limit, neighbours=NEIGHBOURS)
-    return [
-        None
-        if items is None
-        else [
-            Scored(
-                item["id"],
-                float(item["score"]),
-                f"Bought or rated by {item['people']} of the {NEIGHBOURS} customers whose purchases are most "
-                "like yours",
-            )
-            for item in items
-        ]
-        for items in results
-    ]
+    return await _per_key(
+        source, "recommendations", RECOMMENDATIONS, user_ids, _neighbours_reason, limit=limit, neighbours=NEIGHBOURS
+    )
 
 
 async def bought_together(source: Neo4jSource, product_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
-    results = await _per_key(source, "bought_together", BOUGHT_TOGETHER, product_ids, limit=limit)
-    return [
-        None
-        if items is None
-        else [Scored(item["id"], float(item["score"]), f"In {item['score']} orders together") for item in items]
-        for items in results
-    ]
+    return await _per_key(
+        source,
+        "bought_together",
+        BOUGHT_TOGETHER,
+        product_ids,
+        lambda i: f"In {i['score']} orders together",
+        limit=limit,
+    )
 
 
 async def similar_users(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
-    results = await _per_key(source, "similar_users", SIMILAR_USERS, user_ids, limit=limit)
-    return [
-        None
-        if items is None
-        else [Scored(item["id"], float(item["score"]), f"{item['shared']} products in common") for item in items]
-        for items in results
-    ]
+    return await _per_key(
+        source, "similar_users", SIMILAR_USERS, user_ids, lambda i: f"{i['shared']} products in common", limit=limit
+    )
 
 
 async def popular_products(source: Neo4jSource, *, limit: int) -> list[Scored]:

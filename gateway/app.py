@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
+from gateway.relay import Relay
 from gateway.sources import Sources
 
 log = logging.getLogger(__name__)
@@ -32,9 +34,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.graphiql and (missing := missing_assets(settings.graphiql_assets_dir)):
             log.warning("GraphiQL assets missing under %s: %s", settings.graphiql_assets_dir, missing)
         sources = Sources.create(settings)
+        stop = asyncio.Event()
+        relay_task = None
+        if settings.relay_in_serve:
+            relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
         try:
             yield {"sources": sources}
         finally:
+            stop.set()
+            if relay_task is not None:
+                await relay_task
             await sources.close()
 
     graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
+import signal
 import sys
 import time
 from urllib.parse import urlsplit
@@ -174,6 +175,34 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _relay(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+
+    from gateway.relay import Relay
+    from gateway.sources import Sources
+
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    async def run() -> int:
+        sources = Sources.create(settings)
+        relay = Relay(sources, settings)
+        try:
+            if args.drain:
+                report = await relay.drain()
+                print(f"applied {len(report.applied)}, delayed {len(report.delayed)}, parked {len(report.parked)}")
+                return 1 if report.parked else 0
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await relay.run_forever(stop)
+            return 0
+        finally:
+            await sources.close()
+
+    return asyncio.run(run())
+
+
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -261,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     rec = commands.add_parser("reconcile", help="compare key sets and counts across stores (MySQL is the truth)")
     rec.add_argument("--check", action="store_true", required=True, help="read-only: print drift, exit 1 on drift")
     rec.set_defaults(run=_reconcile)
+
+    relay = commands.add_parser("relay", help="apply outbox events to Neo4j and MongoDB until stopped")
+    relay.add_argument("--drain", action="store_true", help="apply what is due, print a summary and exit")
+    relay.set_defaults(run=_relay)
 
     token = commands.add_parser("token", help="mint a signed token for development and tests (HS256)")
     token.add_argument("--user", type=int, required=True, help="the user id (the token's sub)")

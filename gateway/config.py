@@ -79,6 +79,18 @@ class Settings(BaseSettings):
     introspection: bool = True
     explain: bool = True
 
+    # Writes: MySQL transactions may wait for row locks and pool connections longer than a read may.
+    write_timeout_s: float = Field(default=10.0, gt=0)
+    max_order_lines: int = Field(default=50, ge=1)
+
+    # Outbox relay (``gateway relay``, or in ``gateway serve`` when relay_in_serve is on).
+    relay_in_serve: bool = False
+    relay_batch_size: int = Field(default=200, ge=1)
+    relay_lease_s: float = Field(default=30.0, gt=0)
+    relay_max_attempts: int = Field(default=5, ge=1)
+    relay_backoff_s: float = Field(default=0.5, gt=0)
+    relay_idle_s: float = Field(default=0.2, gt=0)
+
     # Downloads (the dataset wheel) and builds, shared by every checkout; scripts/lib/common.sh uses the same.
     cache_dir: Path = Path.home() / ".cache" / "polyglot-gateway"
 

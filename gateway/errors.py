@@ -5,6 +5,8 @@
     ├── NotFound                      NOT_FOUND
     ├── Forbidden                     FORBIDDEN
     ├── Unauthenticated               UNAUTHENTICATED
+    ├── Conflict                      CONFLICT             (idempotency key reused, impossible transition)
+    ├── OutOfStock                    OUT_OF_STOCK         (carries the product ids short of stock)
     └── SourceError                   (a backing store failed; carries the store's name)
         ├── SourceUnavailable         SOURCE_UNAVAILABLE   (refused, reset, ...)
         │   └── SourceAuthFailed      SOURCE_UNAVAILABLE   (credentials refused: retrying will not help)
@@ -40,6 +42,21 @@ class Forbidden(GatewayError):
 
 class Unauthenticated(GatewayError):
     code = "UNAUTHENTICATED"
+
+
+class Conflict(GatewayError):
+    code = "CONFLICT"
+
+
+class OutOfStock(GatewayError):
+    code = "OUT_OF_STOCK"
+
+    def __init__(self, product_ids: list[int]) -> None:
+        super().__init__(f"not enough stock for products {', '.join(map(str, product_ids))}: nothing was ordered")
+        self.product_ids = product_ids
+
+    def extensions(self) -> dict[str, Any]:
+        return {"code": self.code, "productIds": [str(p) for p in self.product_ids]}
 
 
 class SourceError(GatewayError):

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from schema.extensions.error_codes import ErrorCodes
 from schema.extensions.limits import Limits
 from schema.scalars import SCALARS
+from schema.types.mutation import Mutation
 from schema.types.query import Query
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
@@ -22,6 +23,8 @@ class GatewaySchema(strawberry.Schema):
         """Nothing here: ErrorCodes logs what is unexpected, with the request id; expected errors are answers."""
 
 
-schema = GatewaySchema(query=Query, extensions=[Limits, ErrorCodes], config=StrawberryConfig(scalar_map=SCALARS))
+schema = GatewaySchema(
+    query=Query, mutation=Mutation, extensions=[Limits, ErrorCodes], config=StrawberryConfig(scalar_map=SCALARS)
+)
 
 __all__ = ["SNAPSHOT", "schema"]

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gateway.errors import SourceError
-from gateway.sources import Source, Sources
+from gateway.sources import Source, Sources, mysql_outbox
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,19 @@ async def readiness(sources: Sources) -> tuple[bool, dict[str, Any]]:
     results = await asyncio.gather(*(probe(source) for source in all_sources))
     by_name = {source.name: result for source, result in zip(all_sources, results, strict=True)}
     down = [name for name, result in by_name.items() if not result["up"]]
-    body = {"status": "unavailable" if down else "ready", "down": down, "sources": by_name}
+    body: dict[str, Any] = {"status": "unavailable" if down else "ready", "down": down, "sources": by_name}
+    if "mysql" not in down:
+        body["outbox"] = await outbox_lag(sources)
     return not down, body
+
+
+async def outbox_lag(sources: Sources) -> dict[str, Any]:
+    """Events not yet applied to Neo4j/MongoDB, how old the oldest is, and how many are parked."""
+    try:
+        lag = await mysql_outbox.lag(sources.mysql, sources.mysql.timeout)
+    except SourceError as exc:
+        return {"error": str(exc)}
+    return {"pending": lag.pending, "oldestPendingAgeS": round(lag.oldest_age_s, 3), "parked": lag.parked}
 
 
 async def health(request: Request) -> JSONResponse:

@@ -104,6 +104,7 @@ orders = Table(
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("total_cents", BigInteger, nullable=False),
     Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("request_hash", String(64)),  # sha256 of the createOrder input: same key, other input → CONFLICT
     Column("created_at", Timestamp, nullable=False, server_default=NOW),
     Column("updated_at", Timestamp, nullable=False, server_default=NOW),
     CheckConstraint("status IN ('pending', 'paid', 'shipped', 'delivered', 'cancelled')", name="status_known"),
@@ -157,6 +158,8 @@ outbox = Table(
     Column("last_error", Text),
     Column("claimed_until", Timestamp),
     Column("processed_at", Timestamp),
+    Column("claimed_by", String(64)),  # the relay holding the lease
+    Column("parked_at", Timestamp),  # failed for its own reason (bad payload) too often: left for a human
     Index(None, "processed_at", "available_at", "id"),  # the relay's claim: unprocessed, available, in order
     Index(None, "aggregate_type", "aggregate_id", "id"),  # events of one aggregate, in order
 )

@@ -1,0 +1,233 @@
+"""The outbox relay: applies MySQL's outbox events to Neo4j and MongoDB, at least once, idempotently.
+
+Each round claims a batch (a lease, no lock held while other stores are called: gateway/sources/mysql_outbox.py),
+applies the events, and marks them processed. A store that is down (SourceError) puts the event back with
+backoff, without counting an attempt: it is delayed, never parked. Any other failure is the event's own (a bad
+payload, an unknown type): it counts, and after ``relay_max_attempts`` the event is parked, reported, and no
+longer holds up its aggregate. Several relays may run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.config import Settings
+from gateway.documents import Event, ProductMetrics, UserProfile, parse
+from gateway.errors import SourceError
+from gateway.sources import Sources, mongo_projection, mysql_outbox, mysql_reads
+from gateway.sources import neo4j_projection as cypher
+from gateway.sources.mysql_outbox import OutboxEvent
+
+log = logging.getLogger("gateway.relay")
+
+
+@dataclass(slots=True)
+class RoundReport:
+    applied: list[int] = field(default_factory=list)
+    delayed: list[int] = field(default_factory=list)
+    parked: list[int] = field(default_factory=list)
+
+
+class BadEvent(Exception):
+    """The event itself cannot be applied (its payload or type): retrying the same event will not help."""
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Relay:
+    def __init__(self, sources: Sources, settings: Settings, name: str | None = None) -> None:
+        self.sources = sources
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.timeout = settings.write_timeout_s
+
+    async def run_once(self) -> RoundReport:
+        """Claim one batch and apply it; an empty report when nothing is due."""
+        report = RoundReport()
+        events = await mysql_outbox.claim(
+            self.sources.mysql,
+            self.timeout,
+            relay=self.name,
+            limit=self.settings.relay_batch_size,
+            lease_s=self.settings.relay_lease_s,
+        )
+        outcomes = await asyncio.gather(*(self._apply_one(event) for event in events))
+        done = [event.id for event, ok in zip(events, outcomes, strict=True) if ok is None]
+        await mysql_outbox.mark_done(self.sources.mysql, self.timeout, relay=self.name, ids=done)
+        report.applied.extend(done)
+        for event, failure in zip(events, outcomes, strict=True):
+            if failure is not None:
+                await self._put_back(event, failure, report)
+        return report
+
+    async def drain(self, *, max_rounds: int = 10_000) -> RoundReport:
+        """Apply until nothing is due (events put back for later stop the drain)."""
+        total = RoundReport()
+        for _ in range(max_rounds):
+            report = await self.run_once()
+            total.applied += report.applied
+            total.delayed += report.delayed
+            total.parked += report.parked
+            if not report.applied:
+                break
+        return total
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                report = await self.run_once()
+            except SourceError as exc:  # MySQL itself is down: wait for it
+                log.warning("relay %s: %s (%s)", self.name, exc, exc.detail)
+                report = RoundReport()
+            if not report.applied:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.relay_idle_s)
+
+    async def _apply_one(self, event: OutboxEvent) -> BaseException | None:
+        try:
+            await self.apply(event)
+        except Exception as exc:
+            return exc
+        return None
+
+    async def _put_back(self, event: OutboxEvent, failure: BaseException, report: RoundReport) -> None:
+        counts = not isinstance(failure, SourceError)
+        attempts = event.attempts + (1 if counts else 0)
+        delay = min(self.settings.relay_backoff_s * 2 ** min(attempts, 8), 60.0)
+        detail = failure.detail if isinstance(failure, SourceError) else repr(failure)
+        parked = await mysql_outbox.retry(
+            self.sources.mysql,
+            self.timeout,
+            relay=self.name,
+            event=event,
+            delay_s=delay,
+            error=f"{type(failure).__name__}: {detail}",
+            counts=counts,
+            max_attempts=self.settings.relay_max_attempts,
+        )
+        if parked:
+            log.error("relay %s parked outbox event %s (%s): %r", self.name, event.id, event.event_type, failure)
+            report.parked.append(event.id)
+        else:
+            report.delayed.append(event.id)
+
+    # ------------------------------------------------------------------ what each event does
+    async def apply(self, event: OutboxEvent) -> None:
+        handler = getattr(self, "_" + event.event_type.replace(".", "_"), None)
+        if handler is None:
+            raise BadEvent(f"unknown event type {event.event_type!r}")
+        payload = event.payload if isinstance(event.payload, dict) else None
+        if payload is None:
+            raise BadEvent("payload is not an object")
+        try:
+            await handler(event, payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadEvent(f"bad payload: {exc!r}") from exc
+
+    async def _order_created(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        lines = [[int(pid), int(qty)] for pid, qty in p["lines"]]
+        at = _when(p["at"])
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "purchased",
+            [p["order_id"]],
+            cypher.PURCHASED,
+            user_id=int(p["user_id"]),
+            order_id=int(p["order_id"]),
+            lines=lines,
+            at=at,
+        )
+        events = [
+            {
+                **parse(
+                    Event, {"user_id": int(p["user_id"]), "type": "purchase", "product_id": pid, "ts": at}
+                ).to_mongo(),
+                "_id": f"outbox:{event.id}:{pid}",
+            }
+            for pid, _ in lines
+        ]
+        await mongo_projection.add_events(self.sources.mongodb, self.timeout, events)
+        await self._metrics([pid for pid, _ in lines])
+
+    async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "unpurchased",
+            [p["order_id"]],
+            cypher.UNPURCHASED,
+            order_id=int(p["order_id"]),
+        )
+        await self._metrics([int(pid) for pid in p["product_ids"]])
+
+    async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        int(p["order_id"])  # nothing derived yet: subscriptions will publish it
+
+    async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "rated",
+            [p["product_id"]],
+            cypher.RATED,
+            user_id=int(p["user_id"]),
+            product_id=int(p["product_id"]),
+            rating=int(p["rating"]),
+            at=_when(p["at"]),
+        )
+        await self._metrics([int(p["product_id"])])
+
+    async def _user_registered(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        user_id = int(p["user_id"])
+        await cypher.write(self.sources.neo4j, self.timeout, "user", [user_id], cypher.USER, user_id=user_id)
+        profile = parse(UserProfile, {"_id": user_id, "preferences": p.get("preferences", {}), "stats": {}})
+        await mongo_projection.ensure_profile(self.sources.mongodb, self.timeout, profile.to_mongo())
+
+    async def _product_updated(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "product",
+            [p["product_id"]],
+            cypher.PRODUCT,
+            product_id=int(p["product_id"]),
+            title=str(p["title"]),
+            category_ids=[int(c) for c in p["category_ids"]],
+        )
+
+    async def _product_deleted(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+        product_id = int(p["product_id"])
+        await cypher.write(
+            self.sources.neo4j, self.timeout, "product_delete", [product_id], cypher.NO_PRODUCT, product_id=product_id
+        )
+        await mongo_projection.forget_product(self.sources.mongodb, self.timeout, product_id)
+
+    async def _metrics(self, product_ids: list[int]) -> None:
+        """Recompute the products' metrics from MySQL, the source of truth, and replace them in MongoDB."""
+        inputs = await mysql_reads.metric_inputs(self.sources.mysql, sorted(set(product_ids)))
+        moment = datetime.now(UTC)
+        docs = [
+            parse(
+                ProductMetrics,
+                {
+                    "_id": pid,
+                    "rating_avg": avg,
+                    "rating_count": count,
+                    "rating_std": std,
+                    "popularity": units,
+                    "updated_at": moment,
+                },
+            ).to_mongo()
+            for pid, (avg, count, std, units) in inputs.items()
+        ]
+        await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)

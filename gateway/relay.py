@@ -69,16 +69,21 @@ class Relay:
                 await self._put_back(event, failure, report)
         return report
 
-    async def drain(self, *, max_rounds: int = 10_000) -> RoundReport:
-        """Apply until nothing is due (events put back for later stop the drain)."""
+    async def drain(self, *, max_rounds: int = 10_000, idle_rounds: int = 3) -> RoundReport:
+        """Apply until nothing is due: ``idle_rounds`` rounds in a row claim nothing (another relay may hold
+        what is due for a moment). Events put back for later do not keep the drain going."""
         total = RoundReport()
+        idle = 0
         for _ in range(max_rounds):
             report = await self.run_once()
             total.applied += report.applied
             total.delayed += report.delayed
             total.parked += report.parked
-            if not report.applied:
+            idle = 0 if report.applied or report.parked else idle + 1
+            if idle >= idle_rounds:
                 break
+            if idle:
+                await asyncio.sleep(self.settings.relay_idle_s / 4)
         return total
 
     async def run_forever(self, stop: asyncio.Event) -> None:

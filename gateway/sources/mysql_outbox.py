@@ -47,14 +47,27 @@ async def claim(source: MySQLSource, timeout: float, *, relay: str, limit: int, 
             earlier.c.processed_at.is_(None),
             earlier.c.parked_at.is_(None),
         )
-        statement = (
-            select(o.c.id, o.c.event_type, o.c.aggregate_type, o.c.aggregate_id, o.c.payload, o.c.attempts)
-            .where(*_pending(at), (o.c.claimed_until.is_(None)) | (o.c.claimed_until < at), ~blocked)
-            .order_by(o.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+        free = (o.c.claimed_until.is_(None)) | (o.c.claimed_until < at)
+        # A plain read picks candidates; locking reads then lock them a chunk at a time, by primary key, skipping
+        # what another relay holds. (A locking read locks every row it reads, sorted or not: locking the whole
+        # candidate scan would leave a second relay nothing to take until the first commits.)
+        candidates = (
+            (await conn.execute(select(o.c.id).where(*_pending(at), free, ~blocked).order_by(o.c.id).limit(4 * limit)))
+            .scalars()
+            .all()
         )
-        rows = (await conn.execute(statement)).all()
+        rows: list[Any] = []
+        for start in range(0, len(candidates), limit):
+            chunk = candidates[start : start + limit - len(rows)]
+            statement = (
+                select(o.c.id, o.c.event_type, o.c.aggregate_type, o.c.aggregate_id, o.c.payload, o.c.attempts)
+                .where(o.c.id.in_(chunk), *_pending(at), free)
+                .with_for_update(skip_locked=True)
+            )
+            rows += (await conn.execute(statement)).all()
+            if len(rows) >= limit:
+                break
+        rows.sort(key=lambda row: row.id)
         if rows:
             await conn.execute(
                 update(o)

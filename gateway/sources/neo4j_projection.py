@@ -39,6 +39,8 @@ async def write(
     source: Neo4jSource, timeout: float, operation: str, keys: Sequence[Any], cypher: LiteralString, **params: Any
 ) -> None:
     async def run() -> None:
-        await source.driver.execute_query(cypher, params, database_=source.database)
+        # One auto-commit query, no driver-side retries: when Neo4j is down the relay backs off and tries later.
+        async with source.driver.session(database=source.database) as session:
+            await (await session.run(cypher, params)).consume()
 
     await guarded(source.name, timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)

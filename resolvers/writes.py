@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from contextlib import suppress
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import suppress
 
 from gateway.errors import BadUserInput, Forbidden
 from gateway.records import OrderRecord

@@ -1,0 +1,18 @@
+"""Mongo-only writes (no outbox: MongoDB owns these documents). The caller validates the document first."""
+
+from __future__ import annotations
+
+from gateway.sources.base import guarded
+from gateway.sources.mongo import DRIVER_ERRORS, Document, MongoSource
+from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES
+
+
+async def replace_product_document(source: MongoSource, timeout: float, document: Document) -> None:
+    await guarded(
+        source.name,
+        timeout,
+        source.db[PRODUCT_ATTRIBUTES].replace_one({"_id": document["_id"]}, document, upsert=True),
+        DRIVER_ERRORS,
+        operation="product_document_replace",
+        keys=[document["_id"]],
+    )

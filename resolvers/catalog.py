@@ -1,0 +1,135 @@
+"""registerUser and the admin's product mutations: checked input, then the owning store.
+
+MySQL-owned changes go through one transaction with an outbox event (the relay brings Neo4j and MongoDB along);
+product attributes live in MongoDB alone and are written there directly, after the registry check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from contextlib import suppress
+from typing import Any
+
+from gateway.documents import ProductAttributes, allowed_attributes, parse, validate_attributes
+from gateway.errors import BadUserInput, Forbidden, NotFound
+from gateway.sources import mongo_writes, mysql_catalog
+from resolvers.arguments import parse_id
+from resolvers.info import Info
+from resolvers.permissions import signed_in
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
+
+
+def _text(value: str | None, what: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > limit:
+        raise BadUserInput(f"{what} must be 1 to {limit} characters")
+    return value
+
+
+async def register_user(info: Info, fields: Mapping[str, Any], genres: list[str]) -> int:
+    email = str(fields["email"]).strip().lower()
+    if not EMAIL.match(email):
+        raise BadUserInput("email is not an email address")
+    age = fields.get("age")
+    if age is not None and not 1 <= age <= 130:
+        raise BadUserInput("age must be 1 to 130")
+    if len(genres) > 20 or any(not 0 < len(g) <= 64 for g in genres):
+        raise BadUserInput("favoriteGenres: at most 20 names of 1 to 64 characters")
+    row = {
+        "email": email,
+        "name": _text(fields["name"], "name", 255),
+        "age": age,
+        "gender": _text(fields.get("gender"), "gender", 16),
+        "occupation": _text(fields.get("occupation"), "occupation", 64),
+        "zip_code": _text(fields.get("zip_code"), "zipCode", 16),
+    }
+    return await mysql_catalog.register_user(
+        info.context.sources.mysql, info.context.settings.write_timeout_s, fields=row, preferences={"genres": genres}
+    )
+
+
+def _admin(info: Info) -> None:
+    if not signed_in(info).is_admin:
+        raise Forbidden("only an admin changes the catalogue")
+
+
+async def update_product(info: Info, product_id: str, values: Mapping[str, Any], category_ids: list[str] | None) -> int:
+    _admin(info)
+    key = parse_id(product_id, "id")
+    row: dict[str, Any] = {}
+    if values.get("title") is not None:
+        row["title"] = _text(values["title"], "title", 512)
+    if values.get("price_cents") is not None:
+        row["price_cents"] = values["price_cents"]
+    if values.get("release_year") is not None:
+        if not 1800 <= values["release_year"] <= 2200:
+            raise BadUserInput("releaseYear must be 1800 to 2200")
+        row["release_year"] = values["release_year"]
+    categories = None
+    if category_ids is not None:
+        if not 1 <= len(category_ids) <= 20:
+            raise BadUserInput("categoryIds: 1 to 20 categories")
+        categories = [parse_id(c, "categoryId") for c in category_ids]
+    if not row and categories is None:
+        raise BadUserInput("nothing to update")
+    await mysql_catalog.update_product(
+        info.context.sources.mysql,
+        info.context.settings.write_timeout_s,
+        product_id=key,
+        values=row,
+        category_ids=categories,
+    )
+    return key
+
+
+async def delete_product(info: Info, product_id: str) -> int:
+    _admin(info)
+    key = parse_id(product_id, "id")
+    await mysql_catalog.delete_product(
+        info.context.sources.mysql, info.context.settings.write_timeout_s, product_id=key
+    )
+    return key
+
+
+async def update_attributes(info: Info, product_id: str, changes: Any, description: str | None) -> int:
+    """Set (or, with null, remove) attributes; each checked against the registry of the product's categories."""
+    _admin(info)
+    key = parse_id(product_id, "id")
+    if not isinstance(changes, dict):
+        raise BadUserInput("attributes must be an object of attribute name to value")
+    loaders = info.context.loaders
+    if await loaders.products.load(key) is None:
+        raise NotFound(f"product {key} not found")
+    categories = [c.id for c in await loaders.categories_by_product.load(key)]
+    registry = await loaders.attribute_registry.load("all")
+    current = await loaders.product_documents.load(key)
+    merged = dict(current.attributes) if current is not None else {}
+    for name, value in changes.items():
+        if value is None:
+            merged.pop(name, None)
+        else:
+            merged[name] = value
+    validate_attributes(
+        {n: v for n, v in changes.items() if v is not None},
+        allowed_attributes({int(k): v for k, v in registry.items()}, categories),  # type: ignore[misc]
+    )
+    document = parse(
+        ProductAttributes,
+        {
+            "_id": key,
+            "attributes": merged,
+            "description": description if description is not None else (current.description if current else None),
+            "tags": list(current.tags) if current else [],
+            "images": list(current.images) if current else [],
+        },
+    )
+    await mongo_writes.replace_product_document(
+        info.context.sources.mongodb, info.context.settings.write_timeout_s, document.to_mongo()
+    )
+    with suppress(KeyError):  # drop the copy read above: the answer re-reads the written document
+        loaders.product_documents.clear(key)
+    return key

@@ -172,3 +172,26 @@ async def test_orders_succeed_with_neo4j_stopped_and_the_relay_catches_up(
     assert await eventually(drained, timeout=60, interval=0.5)
     assert await purchased(sources, PRODUCT_ID) == set(order_ids)
     assert not (await check(sources)).drift
+
+
+async def test_serve_runs_the_relay_and_ready_reports_the_lag(sources: Sources, stocked: list[int]) -> None:
+    from tests.http.conftest import serve
+
+    settings = make_test_settings(relay_in_serve=True, relay_idle_s=0.05)
+    async with serve(settings) as client:
+        (order_id,) = await place(client, 1, PRODUCT_ID, "in-serve")
+
+        async def applied() -> bool:
+            return order_id in await purchased(sources, PRODUCT_ID)
+
+        assert await eventually(applied, timeout=30, interval=0.1)
+
+        async def caught_up() -> Any:
+            outbox = (await client.get("/ready")).json()["outbox"]
+            return outbox if outbox["pending"] == 0 else None
+
+        assert await eventually(caught_up, timeout=30, interval=0.1) == {
+            "pending": 0,
+            "oldestPendingAgeS": 0.0,
+            "parked": 0,
+        }

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     write_timeout_s: float = Field(default=10.0, gt=0)
     max_order_lines: int = Field(default=50, ge=1)
 
+    # Carts live in Redis and expire this long after their last change (a signed-in user's is also snapshotted to
+    # MySQL, which restores it after a Redis loss until the same age).
+    cart_ttl_s: int = Field(default=30 * 86_400, ge=60)
+    guest_cart_ttl_s: int = Field(default=7 * 86_400, ge=60)
+
     # Outbox relay (``gateway relay``, or in ``gateway serve`` when relay_in_serve is on).
     relay_in_serve: bool = False
     relay_batch_size: int = Field(default=200, ge=1)

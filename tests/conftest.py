@@ -120,12 +120,14 @@ async def gql(
     explain: bool = False,
     user: int | None = None,
     admin: bool = False,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """POST a query, as ``user`` (or an admin, or a guest); the JSON body. Fails on a non-200 status."""
+    """POST a query, as ``user`` (or an admin, or a guest), with extra ``headers``; the JSON body. Fails on a
+    non-200 status."""
     payload: dict[str, object] = {"query": query, "variables": variables or {}}
     if explain:
         payload["extensions"] = {"explain": True}
-    headers = {}
+    headers = dict(headers or {})
     if user is not None or admin:
         headers["Authorization"] = "Bearer " + token_for(ADMIN_ID if user is None else user, admin=admin)
     response = await client.post("/graphql", json=payload, headers=headers)

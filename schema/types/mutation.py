@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from schema.types.carts import CartMutations
 from schema.types.catalog_mutations import CatalogMutations
 from schema.types.order_mutations import OrderMutations
 
-Mutation = merge_types("Mutation", (OrderMutations, CatalogMutations))
+Mutation = merge_types("Mutation", (OrderMutations, CatalogMutations, CartMutations))

@@ -8,6 +8,7 @@ from resolvers import graph, lookup
 from resolvers.info import Info
 from resolvers.permissions import owner_or_admin, signed_in
 from schema.types.backends import Backends
+from schema.types.carts import viewer_cart
 from schema.types.orders import Order
 from schema.types.product_search import products
 from schema.types.products import Product
@@ -53,6 +54,10 @@ class Query:
         scored = await graph.popular(info, limit)
         records = await info.context.loaders.graph_products.load_many([s.id for s in scored])
         return [Product.from_record(record) for record in records if record is not None]
+
+    cart = strawberry.field(
+        resolver=viewer_cart, description="The viewer's cart, or a guest's (X-Session-Id; else BAD_USER_INPUT)."
+    )
 
     @strawberry.field(description="The four stores behind this gateway, each read live.")
     def backends(self) -> Backends:

@@ -9,11 +9,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.records import UserRecord
-from resolvers import graph, orders
+from resolvers import carts, graph, orders
 from resolvers.info import Info
 from resolvers.permissions import owner_or_admin
 
 if TYPE_CHECKING:
+    from schema.types.carts import Cart
     from schema.types.orders import OrderConnection
     from schema.types.recommendations import Recommendation
 
@@ -88,6 +89,13 @@ class User:
 
         owner_or_admin(info, self.key, "the orders")
         return OrderConnection.from_page(self.key, await orders.page(info, self.key, first, after))
+
+    @strawberry.field(description="The cart (Redis; restored from its MySQL snapshot after a Redis loss). Private.")
+    async def cart(self, info: Info) -> Annotated[Cart, strawberry.lazy("schema.types.carts")] | None:
+        from schema.types.carts import Cart
+
+        owner_or_admin(info, self.key, "the cart")
+        return Cart(lines=await carts.user_cart(info, self.key))
 
     @strawberry.field(description="What to buy next (Neo4j), best first. Private: it reveals purchases.")
     async def recommendations(

@@ -161,11 +161,20 @@ async def _already_seeded(sources: object) -> bool:
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.reconcile import check
+    from gateway.repair import RepairRefused, repair
     from gateway.sources import Sources
 
     async def run() -> int:
         sources = Sources.create(settings)
         try:
+            if args.repair:
+                try:
+                    repaired = await repair(sources)
+                except RepairRefused as exc:
+                    print(f"gateway reconcile --repair: {exc}", file=sys.stderr)
+                    return 1
+                print(repaired.text())
+                return 1 if repaired.after.drift else 0
             report = await check(sources)
         finally:
             await sources.close()
@@ -288,7 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=_seed)
 
     rec = commands.add_parser("reconcile", help="compare key sets and counts across stores (MySQL is the truth)")
-    rec.add_argument("--check", action="store_true", required=True, help="read-only: print drift, exit 1 on drift")
+    mode = rec.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="read-only: print drift, exit 1 on drift")
+    mode.add_argument(
+        "--repair", action="store_true", help="mend drift from MySQL, check again; exit 1 if drift remains"
+    )
     rec.set_defaults(run=_reconcile)
 
     relay = commands.add_parser("relay", help="apply outbox events to Neo4j and MongoDB until stopped")

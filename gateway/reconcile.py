@@ -1,8 +1,10 @@
 """Compare key sets and counts across stores, with MySQL as the source of truth (read-only).
 
 Each check pairs a MySQL key set with the copy another store should hold: users with profiles and User nodes,
-products with attribute and metric documents and Product nodes, categories with Category nodes, ratings with
-RATED edges, order items with PURCHASED edges. Drift is what is missing from the copy or extra in it.
+products with attribute and metric documents and Product nodes, categories with Category nodes and their parent
+links with SUBCATEGORY_OF edges, product_categories with IN_CATEGORY edges, ratings with RATED edges, and the lines
+of orders not cancelled with PURCHASED edges (the relay removes a cancelled order's edges). Drift is what is missing
+from the copy or extra in it; gateway/repair.py mends it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from gateway.sources import Sources, mongo_bulk, mysql_bulk, neo4j_bulk
 from gateway.sources import mysql_tables as t
@@ -18,6 +20,7 @@ from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, US
 from gateway.sources.mysql_bulk import Table
 
 SAMPLE = 5
+Store = Literal["mongodb", "neo4j"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +30,8 @@ class Comparison:
     copy_count: int
     missing: frozenset[Any]  # in MySQL, not in the copy
     extra: frozenset[Any]  # in the copy, not in MySQL
+    store: Store
+    target: str  # the collection, node label or edge type
 
     @property
     def drift(self) -> bool:
@@ -70,26 +75,49 @@ async def check(sources: Sources) -> ReconcileReport:
         keys = await mysql_bulk.key_set(my, table, key)
         return {k[0] if len(k) == 1 else k for k in keys}
 
-    users, products, categories, ratings, items = await asyncio.gather(
+    async def parent_links() -> set[Any]:
+        rows = await mysql_bulk.columns(my, t.categories, ["id", "parent_id"])
+        return {(c, p) for c, p in rows if p is not None}
+
+    users, products, categories, parents, links, ratings, items = await asyncio.gather(
         mysql_ids(t.users, "id"),
         mysql_ids(t.products, "id"),
         mysql_ids(t.categories, "id"),
+        parent_links(),
+        mysql_ids(t.product_categories, "product_id", "category_id"),
         mysql_ids(t.ratings, "user_id", "product_id"),
-        mysql_ids(t.order_items, "order_id", "product_id"),
+        mysql_bulk.purchased_keys(my),
     )
-    pairs: list[tuple[str, set[Any], KeyReader]] = [
-        (f"users → mongodb:{USER_PROFILES}", users, lambda: mongo_bulk.id_set(mongo, USER_PROFILES)),
-        ("users → neo4j:User", users, lambda: neo4j_bulk.key_set(neo, "User")),
-        (f"products → mongodb:{PRODUCT_ATTRIBUTES}", products, lambda: mongo_bulk.id_set(mongo, PRODUCT_ATTRIBUTES)),
-        (f"products → mongodb:{PRODUCT_METRICS}", products, lambda: mongo_bulk.id_set(mongo, PRODUCT_METRICS)),
-        ("products → neo4j:Product", products, lambda: neo4j_bulk.key_set(neo, "Product")),
-        ("categories → neo4j:Category", categories, lambda: neo4j_bulk.key_set(neo, "Category")),
-        ("ratings → neo4j:RATED", ratings, lambda: neo4j_bulk.key_set(neo, "RATED")),
-        ("order_items → neo4j:PURCHASED", items, lambda: neo4j_bulk.key_set(neo, "PURCHASED")),
+
+    def docs(collection: str) -> KeyReader:
+        return lambda: mongo_bulk.id_set(mongo, collection)
+
+    def graph(shape: str) -> KeyReader:
+        return lambda: neo4j_bulk.key_set(neo, shape)
+
+    pairs: list[tuple[str, set[Any], Store, str, KeyReader]] = [
+        ("users", users, "mongodb", USER_PROFILES, docs(USER_PROFILES)),
+        ("users", users, "neo4j", "User", graph("User")),
+        ("products", products, "mongodb", PRODUCT_ATTRIBUTES, docs(PRODUCT_ATTRIBUTES)),
+        ("products", products, "mongodb", PRODUCT_METRICS, docs(PRODUCT_METRICS)),
+        ("products", products, "neo4j", "Product", graph("Product")),
+        ("categories", categories, "neo4j", "Category", graph("Category")),
+        ("category parents", parents, "neo4j", "SUBCATEGORY_OF", graph("SUBCATEGORY_OF")),
+        ("product_categories", links, "neo4j", "IN_CATEGORY", graph("IN_CATEGORY")),
+        ("ratings", ratings, "neo4j", "RATED", graph("RATED")),
+        ("order_items", items, "neo4j", "PURCHASED", graph("PURCHASED")),
     ]
-    copies = await asyncio.gather(*(read() for _, _, read in pairs))
+    copies = await asyncio.gather(*(read() for *_, read in pairs))
     comparisons = tuple(
-        Comparison(name, len(truth), len(copy), frozenset(truth - copy), frozenset(copy - truth))
-        for (name, truth, _), copy in zip(pairs, copies, strict=True)
+        Comparison(
+            f"{what} → {store}:{target}",
+            len(truth),
+            len(copy),
+            frozenset(truth - copy),
+            frozenset(copy - truth),
+            store,
+            target,
+        )
+        for (what, truth, store, target, _), copy in zip(pairs, copies, strict=True)
     )
     return ReconcileReport(comparisons)

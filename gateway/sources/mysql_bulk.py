@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.sources import mysql_tables as t
 from gateway.sources.base import guarded
 from gateway.sources.mysql import DRIVER_ERRORS, MySQLSource
 
-__all__ = ["Table", "columns", "count", "insert_missing", "key_set"]
+__all__ = ["Table", "columns", "count", "insert_missing", "key_set", "purchased_keys", "purchased_rows", "rows_by_key"]
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -64,3 +65,38 @@ async def columns(source: MySQLSource, table: Table, names: Sequence[str]) -> li
     """These columns of every row of ``table`` (one query)."""
     statement = select(*(table.c[name] for name in names))
     return await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+
+
+async def rows_by_key(
+    source: MySQLSource, table: Table, key: Sequence[str], keys: Sequence[Key], names: Sequence[str]
+) -> list[Row]:
+    """These columns of the rows of ``table`` whose ``key`` is one of ``keys`` (one query; chunk the keys)."""
+    if not keys:
+        return []
+    statement = select(*(table.c[name] for name in names)).where(_key_clause(table, key, keys))
+    found = await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    return [dict(zip(names, row, strict=True)) for row in found]
+
+
+def _purchased(*extra: Any) -> Any:
+    """Order lines of orders not cancelled: what PURCHASED edges stand for (a cancelled order's edges go)."""
+    i, o = t.order_items, t.orders
+    return select(i.c.order_id, i.c.product_id, *extra).join(o, o.c.id == i.c.order_id).where(o.c.status != "cancelled")
+
+
+async def purchased_keys(source: MySQLSource) -> set[Key]:
+    """(order_id, product_id) of every line of an order not cancelled (one query)."""
+    return set(await guarded(source.name, 120.0, _fetch(source.engine, _purchased()), DRIVER_ERRORS))
+
+
+async def purchased_rows(source: MySQLSource, keys: Sequence[Key]) -> list[Row]:
+    """order_id, product_id, user_id, quantity, created_at (the order's) of these lines, if not cancelled."""
+    if not keys:
+        return []
+    o = t.orders
+    statement = _purchased(o.c.user_id, t.order_items.c.quantity, o.c.created_at).where(
+        _key_clause(t.order_items, ["order_id", "product_id"], keys)
+    )
+    names = ("order_id", "product_id", "user_id", "quantity", "created_at")
+    found = await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    return [dict(zip(names, row, strict=True)) for row in found]

@@ -41,6 +41,22 @@ KEYS: dict[str, LiteralString] = {
     "Category": "MATCH (n:Category) RETURN n.id AS k",
     "RATED": "MATCH (u:User)-[:RATED]->(p:Product) RETURN [u.id, p.id] AS k",
     "PURCHASED": "MATCH (:User)-[e:PURCHASED]->(p:Product) RETURN [e.order_id, p.id] AS k",
+    "IN_CATEGORY": "MATCH (p:Product)-[:IN_CATEGORY]->(c:Category) RETURN [p.id, c.id] AS k",
+    "SUBCATEGORY_OF": "MATCH (c:Category)-[:SUBCATEGORY_OF]->(p:Category) RETURN [c.id, p.id] AS k",
+}
+# Delete the nodes or edges of each shape by the key KEYS returns (for reconcile --repair); edges first, then nodes.
+DELETE_NODES: dict[str, LiteralString] = {
+    "User": "UNWIND $rows AS k MATCH (n:User {id: k}) DETACH DELETE n",
+    "Category": "UNWIND $rows AS k MATCH (n:Category {id: k}) DETACH DELETE n",
+    "Product": "UNWIND $rows AS k MATCH (n:Product {id: k}) DETACH DELETE n",
+}
+DELETE_EDGES: dict[str, LiteralString] = {
+    "SUBCATEGORY_OF": (
+        "UNWIND $rows AS k MATCH (:Category {id: k[0]})-[e:SUBCATEGORY_OF]->(:Category {id: k[1]}) DELETE e"
+    ),
+    "IN_CATEGORY": "UNWIND $rows AS k MATCH (:Product {id: k[0]})-[e:IN_CATEGORY]->(:Category {id: k[1]}) DELETE e",
+    "RATED": "UNWIND $rows AS k MATCH (:User {id: k[0]})-[e:RATED]->(:Product {id: k[1]}) DELETE e",
+    "PURCHASED": "UNWIND $rows AS k MATCH (:User)-[e:PURCHASED {order_id: k[0]}]->(:Product {id: k[1]}) DELETE e",
 }
 
 
@@ -74,5 +90,22 @@ async def run(source: Neo4jSource, cypher: LiteralString, **params: Any) -> int:
         result = await source.driver.execute_query(cypher, params, database_=source.database)
         c = result.summary.counters
         return int(c.nodes_created + c.nodes_deleted + c.relationships_created + c.relationships_deleted)
+
+    return await guarded(source.name, 120.0, go(), DRIVER_ERRORS)
+
+
+async def delete(source: Neo4jSource, shape: str, keys: Sequence[Any]) -> int:
+    """Delete one chunk of nodes (with their edges) or edges of ``shape`` by key; returns how many of that shape
+    were deleted (a node's own edges are not counted)."""
+    if not keys:
+        return 0
+    node = shape in DELETE_NODES
+    cypher = DELETE_NODES[shape] if node else DELETE_EDGES[shape]
+    rows = [list(k) if isinstance(k, tuple) else k for k in keys]
+
+    async def go() -> int:
+        result = await source.driver.execute_query(cypher, {"rows": rows}, database_=source.database)
+        c = result.summary.counters
+        return int(c.nodes_deleted if node else c.relationships_deleted)
 
     return await guarded(source.name, 120.0, go(), DRIVER_ERRORS)

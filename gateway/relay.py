@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.config import Settings
-from gateway.documents import Event, ProductMetrics, UserProfile, parse
+from gateway.documents import Event, UserProfile, parse
 from gateway.errors import SourceError
-from gateway.sources import Sources, mongo_projection, mysql_outbox, mysql_reads
+from gateway.metrics import metrics_documents
+from gateway.sources import Sources, mongo_projection, mysql_outbox
 from gateway.sources import neo4j_projection as cypher
 from gateway.sources.mysql_outbox import OutboxEvent
 
@@ -219,20 +220,5 @@ class Relay:
 
     async def _metrics(self, product_ids: list[int]) -> None:
         """Recompute the products' metrics from MySQL, the source of truth, and replace them in MongoDB."""
-        inputs = await mysql_reads.metric_inputs(self.sources.mysql, sorted(set(product_ids)))
-        moment = datetime.now(UTC)
-        docs = [
-            parse(
-                ProductMetrics,
-                {
-                    "_id": pid,
-                    "rating_avg": avg,
-                    "rating_count": count,
-                    "rating_std": std,
-                    "popularity": units,
-                    "updated_at": moment,
-                },
-            ).to_mongo()
-            for pid, (avg, count, std, units) in inputs.items()
-        ]
+        docs = await metrics_documents(self.sources.mysql, product_ids)
         await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.documents import ProductAttributes, ProductMetrics, UserProfile, parse
+from gateway.documents import ProductAttributes, UserProfile, parse
+from gateway.metrics import metrics_documents
 from gateway.reconcile import Comparison, ReconcileReport, check
-from gateway.sources import Sources, mongo_bulk, mysql_bulk, mysql_reads, neo4j_bulk
+from gateway.sources import Sources, mongo_bulk, mysql_bulk, neo4j_bulk
 from gateway.sources import mysql_tables as t
 from gateway.sources.mongo import Document
 from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
@@ -171,23 +172,8 @@ class Repairer:
         raise ValueError(f"no repair for mongodb:{collection}")
 
     async def _metrics(self, ids: Sequence[int]) -> list[Document]:
-        """Recomputed from MySQL exactly as the relay does (``Relay._metrics``)."""
-        inputs = await mysql_reads.metric_inputs(self.sources.mysql, ids)
-        moment = datetime.now(UTC)
-        return [
-            parse(
-                ProductMetrics,
-                {
-                    "_id": pid,
-                    "rating_avg": avg,
-                    "rating_count": count,
-                    "rating_std": std,
-                    "popularity": units,
-                    "updated_at": moment,
-                },
-            ).to_mongo()
-            for pid, (avg, count, std, units) in inputs.items()
-        ]
+        """Recomputed from MySQL exactly as the relay does."""
+        return await metrics_documents(self.sources.mysql, ids)
 
 
 async def _users(keys: Sequence[Any]) -> list[Row]:

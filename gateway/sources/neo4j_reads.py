@@ -21,7 +21,8 @@ from gateway.sources.neo4j import DRIVER_ERRORS, Neo4jSource
 
 NEIGHBOURS = 50
 
-RECOMMENDATIONS: LiteralString = """
+# Per user: the products they interacted with (mine) and every other user with how many of those they share.
+NEIGHBOURS_OF: LiteralString = """
 UNWIND $ids AS uid
 MATCH (u:User {id: uid})
 CALL (u) {
@@ -30,7 +31,11 @@ CALL (u) {
   UNWIND mine AS p
   MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
   WITH mine, other, count(DISTINCT p) AS shared
-  ORDER BY shared DESC, other.id LIMIT $neighbours
+"""
+
+RECOMMENDATIONS: LiteralString = (
+    NEIGHBOURS_OF
+    + """  ORDER BY shared DESC, other.id LIMIT $neighbours
   MATCH (other)-[:PURCHASED|RATED]->(rec:Product)
   WITH DISTINCT mine, other, shared, rec
   WITH mine, rec, sum(shared) AS overlap, count(other) AS people
@@ -41,6 +46,7 @@ CALL (u) {
 }
 RETURN uid AS key, items
 """
+)
 
 BOUGHT_TOGETHER: LiteralString = """
 UNWIND $ids AS pid
@@ -55,20 +61,14 @@ CALL (p) {
 RETURN pid AS key, items
 """
 
-SIMILAR_USERS: LiteralString = """
-UNWIND $ids AS uid
-MATCH (u:User {id: uid})
-CALL (u) {
-  MATCH (u)-[:PURCHASED|RATED]->(p:Product)
-  WITH u, collect(DISTINCT p) AS mine
-  UNWIND mine AS p
-  MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
-  WITH mine, other, count(DISTINCT p) AS shared
-  ORDER BY shared DESC, other.id LIMIT $limit
+SIMILAR_USERS: LiteralString = (
+    NEIGHBOURS_OF
+    + """  ORDER BY shared DESC, other.id LIMIT $limit
   RETURN collect({id: other.id, score: toFloat(shared) / size(mine), shared: shared}) AS items
 }
 RETURN uid AS key, items
 """
+)
 
 POPULAR: LiteralString = """
 MATCH (p:Product)<-[e:PURCHASED]-(:User)

@@ -139,6 +139,7 @@ class Seeder:
                 "unit_price_cents": i.unit_price_cents,
             }
             for o in ds.orders
+            if o.status != "cancelled"
             for i in o.items
         ]
         await self._load(report, "mysql", "order_items", items, into(t.order_items, ["order_id", "product_id"]))
@@ -214,13 +215,14 @@ class Seeder:
         await self._load(report, "mongodb", USER_PROFILES, _present(profiles), into(USER_PROFILES))
 
     async def _metrics(self, products: set[int]) -> list[Row]:
-        """Computed from MySQL (the source of truth): rating average, count, deviation, units purchased."""
+        """Computed from MySQL (the source of truth): rating average, count, deviation, units in orders not
+        cancelled (as the relay and reconcile count them)."""
         my = self.sources.mysql
         ratings: dict[int, list[int]] = defaultdict(list)
         for product_id, rating in await mysql_bulk.columns(my, t.ratings, ["product_id", "rating"]):
             ratings[product_id].append(rating)
         units: dict[int, int] = defaultdict(int)
-        for product_id, quantity in await mysql_bulk.columns(my, t.order_items, ["product_id", "quantity"]):
+        for product_id, quantity in await mysql_bulk.purchased_quantities(my):
             units[product_id] += quantity
         now = datetime.now(UTC)
         docs = []
@@ -283,6 +285,7 @@ class Seeder:
                 "at": o.created_at.isoformat(),
             }
             for o in ds.orders
+            if o.status != "cancelled"
             for i in o.items
         ]
         await self._load(report, "neo4j", "PURCHASED", known(bought, checks, "PURCHASED"), into("PURCHASED"))

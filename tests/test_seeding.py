@@ -14,12 +14,21 @@ import pytest_asyncio
 from sqlalchemy import delete, func, select
 
 from gateway.config import Settings
-from gateway.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument, User, UserProfileDocument
+from gateway.datasets.rows import (
+    AttributeSpec,
+    Dataset,
+    Order,
+    OrderItem,
+    Product,
+    ProductDocument,
+    User,
+    UserProfileDocument,
+)
 from gateway.reconcile import check
 from gateway.seeding import Seeder, SeedReport
 from gateway.sources import Sources, mongo_bulk, neo4j_bulk
 from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, USER_PROFILES
+from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 
 
 async def _count(sources: Sources, table: t.Table) -> int:
@@ -113,6 +122,40 @@ async def test_a_user_row_for_mongo_only_is_never_written_anywhere(sources: Sour
     report = await Seeder(sources, progress=False).seed(dataset)
     assert report.writes == 0
     assert [p.reason for p in report.problems] == ["user 900003 is not in MySQL"]
+
+
+@pytest_asyncio.fixture
+async def cancelled(sources: Sources, seeded: SeedReport) -> AsyncIterator[Dataset]:
+    """A buyer with a paid order (2 units) and a cancelled one (5 units) of a product of their own."""
+    when = datetime(2021, 3, 1, tzinfo=UTC)
+    buyer = User(900_010, "buyer@example.test", "Buyer", None, None, None, None, when)
+    product = Product(900_011, "CAN-1", "Cancelled twice over", 500, "USD", 2021, when, (2,), 10)
+    orders = [
+        Order(900_020, buyer.id, "paid", "seed-paid", when, (OrderItem(product.id, 2, 500),)),
+        Order(900_021, buyer.id, "cancelled", "seed-cancelled", when, (OrderItem(product.id, 5, 500),)),
+    ]
+    yield Dataset(name="cancelled", users=[buyer], products=[product], orders=orders)
+    async with sources.mysql.engine.begin() as conn:
+        await conn.execute(delete(t.order_items).where(t.order_items.c.order_id.in_([900_020, 900_021])))
+        await conn.execute(delete(t.orders).where(t.orders.c.id.in_([900_020, 900_021])))
+        await conn.execute(delete(t.product_categories).where(t.product_categories.c.product_id == product.id))
+        await conn.execute(delete(t.inventory).where(t.inventory.c.product_id == product.id))
+        await conn.execute(delete(t.products).where(t.products.c.id == product.id))
+        await conn.execute(delete(t.users).where(t.users.c.id == buyer.id))
+    await neo4j_bulk.run(sources.neo4j, "MATCH (n) WHERE n.id IN [900010, 900011] DETACH DELETE n")
+    await mongo_bulk.delete_ids(sources.mongodb, PRODUCT_METRICS, [product.id])
+
+
+async def test_a_cancelled_order_gets_no_purchased_edge_and_no_units(sources: Sources, cancelled: Dataset) -> None:
+    report = await Seeder(sources, progress=False).seed(cancelled)
+    assert report.problems == []
+    purchased = await neo4j_bulk.key_set(sources.neo4j, "PURCHASED")
+    assert (900_020, 900_011) in purchased
+    assert (900_021, 900_011) not in purchased
+    (metrics,) = await mongo_bulk.find_by_ids(sources.mongodb, PRODUCT_METRICS, [900_011])
+    assert metrics["popularity"] == 2
+    edges = (await check(sources)).by_name("order_items → neo4j:PURCHASED")
+    assert not edges.drift, (edges.missing, edges.extra)
 
 
 def _gateway(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -89,6 +89,14 @@ async def purchased_keys(source: MySQLSource) -> set[Key]:
     return set(await guarded(source.name, 120.0, _fetch(source.engine, _purchased()), DRIVER_ERRORS))
 
 
+async def purchased_quantities(source: MySQLSource) -> list[tuple[int, int]]:
+    """(product_id, quantity) of every line of an order not cancelled (one query): the units metrics count."""
+    found = await guarded(
+        source.name, 120.0, _fetch(source.engine, _purchased(t.order_items.c.quantity)), DRIVER_ERRORS
+    )
+    return [(product_id, quantity) for _, product_id, quantity in found]
+
+
 async def purchased_rows(source: MySQLSource, keys: Sequence[Key]) -> list[Row]:
     """order_id, product_id, user_id, quantity, created_at (the order's) of these lines, if not cancelled."""
     if not keys:

@@ -24,12 +24,13 @@ from gateway.errors import SourceError
 from gateway.metrics import metrics_documents
 from gateway.sources import Sources, mongo_projection, mysql_outbox
 from gateway.sources import neo4j_projection as cypher
+from gateway.sources.mongo import Document
 from gateway.sources.mysql_outbox import OutboxEvent
 
 log = logging.getLogger("gateway.relay")
 
-# Events one relay applies at once. FerretDB 1.24.2 deadlocks once 100 updates of existing documents are in flight
-# on its pool of 100 connections (found by bench/writes.py at a batch of 200), so a batch goes a few at a time.
+# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, in chunks:
+# gateway/sources/mongo_projection.py).
 APPLY_CONCURRENCY = 8
 
 
@@ -38,6 +39,14 @@ class RoundReport:
     applied: list[int] = field(default_factory=list)
     delayed: list[int] = field(default_factory=list)
     parked: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Deferred:
+    """An applied event's MongoDB writes that the round makes once for all its events."""
+
+    events: list[Document] = field(default_factory=list)
+    metrics: set[int] = field(default_factory=set)
 
 
 class BadEvent(Exception):
@@ -67,17 +76,23 @@ class Relay:
         )
         gate = asyncio.Semaphore(APPLY_CONCURRENCY)
 
-        async def bounded(event: OutboxEvent) -> BaseException | None:
+        async def bounded(event: OutboxEvent) -> Deferred | BaseException:
             async with gate:
                 return await self._apply_one(event)
 
         outcomes = await asyncio.gather(*(bounded(event) for event in events))
-        done = [event.id for event, ok in zip(events, outcomes, strict=True) if ok is None]
+        applied = [(e, o) for e, o in zip(events, outcomes, strict=True) if isinstance(o, Deferred)]
+        failed = [(e, o) for e, o in zip(events, outcomes, strict=True) if not isinstance(o, Deferred)]
+        try:
+            await self._flush([work for _, work in applied])
+        except Exception as exc:  # the round's MongoDB writes failed: every event that needed them goes back
+            failed += [(event, exc) for event, _ in applied]
+            applied = []
+        done = [event.id for event, _ in applied]
         await mysql_outbox.mark_done(self.sources.mysql, self.timeout, relay=self.name, ids=done)
         report.applied.extend(done)
-        for event, failure in zip(events, outcomes, strict=True):
-            if failure is not None:
-                await self._put_back(event, failure, report)
+        for event, failure in failed:
+            await self._put_back(event, failure, report)
         return report
 
     async def drain(self, *, max_rounds: int = 10_000, idle_rounds: int = 3) -> RoundReport:
@@ -108,12 +123,20 @@ class Relay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.relay_idle_s)
 
-    async def _apply_one(self, event: OutboxEvent) -> BaseException | None:
+    async def _apply_one(self, event: OutboxEvent) -> Deferred | BaseException:
         try:
-            await self.apply(event)
+            return await self.apply(event)
         except Exception as exc:
             return exc
-        return None
+
+    async def _flush(self, works: list[Deferred]) -> None:
+        """The round's deferred MongoDB writes: behaviour events, then metrics recomputed once per product."""
+        events = [doc for work in works for doc in work.events]
+        await mongo_projection.add_events(self.sources.mongodb, self.timeout, events)
+        product_ids = sorted({pid for work in works for pid in work.metrics})
+        if product_ids:
+            docs = await metrics_documents(self.sources.mysql, product_ids)
+            await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)
 
     async def _put_back(self, event: OutboxEvent, failure: BaseException, report: RoundReport) -> None:
         counts = not isinstance(failure, SourceError)
@@ -137,19 +160,23 @@ class Relay:
             report.delayed.append(event.id)
 
     # ------------------------------------------------------------------ what each event does
-    async def apply(self, event: OutboxEvent) -> None:
+    async def apply(self, event: OutboxEvent) -> Deferred:
+        """Apply the event's own writes; what it needs of MongoDB's events and metrics is returned, to be written
+        once for the whole round (metrics are recomputed from MySQL, so one recompute serves every event)."""
         handler = getattr(self, "_" + event.event_type.replace(".", "_"), None)
         if handler is None:
             raise BadEvent(f"unknown event type {event.event_type!r}")
         payload = event.payload if isinstance(event.payload, dict) else None
         if payload is None:
             raise BadEvent("payload is not an object")
+        work = Deferred()
         try:
-            await handler(event, payload)
+            await handler(event, payload, work)
         except (KeyError, TypeError, ValueError) as exc:
             raise BadEvent(f"bad payload: {exc!r}") from exc
+        return work
 
-    async def _order_created(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _order_created(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         lines = [[int(pid), int(qty)] for pid, qty in p["lines"]]
         at = _when(p["at"])
         await cypher.write(
@@ -172,10 +199,10 @@ class Relay:
             }
             for pid, _ in lines
         ]
-        await mongo_projection.add_events(self.sources.mongodb, self.timeout, events)
-        await self._metrics([pid for pid, _ in lines])
+        work.events += events
+        work.metrics.update(pid for pid, _ in lines)
 
-    async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
             self.sources.neo4j,
             self.timeout,
@@ -184,12 +211,12 @@ class Relay:
             cypher.UNPURCHASED,
             order_id=int(p["order_id"]),
         )
-        await self._metrics([int(pid) for pid in p["product_ids"]])
+        work.metrics.update(int(pid) for pid in p["product_ids"])
 
-    async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         int(p["order_id"])  # nothing derived yet: subscriptions will publish it
 
-    async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
             self.sources.neo4j,
             self.timeout,
@@ -201,15 +228,15 @@ class Relay:
             rating=int(p["rating"]),
             at=_when(p["at"]),
         )
-        await self._metrics([int(p["product_id"])])
+        work.metrics.add(int(p["product_id"]))
 
-    async def _user_registered(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _user_registered(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         user_id = int(p["user_id"])
         await cypher.write(self.sources.neo4j, self.timeout, "user", [user_id], cypher.USER, user_id=user_id)
         profile = parse(UserProfile, {"_id": user_id, "preferences": p.get("preferences", {}), "stats": {}})
         await mongo_projection.ensure_profile(self.sources.mongodb, self.timeout, profile.to_mongo())
 
-    async def _product_updated(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _product_updated(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
             self.sources.neo4j,
             self.timeout,
@@ -221,14 +248,9 @@ class Relay:
             category_ids=[int(c) for c in p["category_ids"]],
         )
 
-    async def _product_deleted(self, event: OutboxEvent, p: dict[str, Any]) -> None:
+    async def _product_deleted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         product_id = int(p["product_id"])
         await cypher.write(
             self.sources.neo4j, self.timeout, "product_delete", [product_id], cypher.NO_PRODUCT, product_id=product_id
         )
         await mongo_projection.forget_product(self.sources.mongodb, self.timeout, product_id)
-
-    async def _metrics(self, product_ids: list[int]) -> None:
-        """Recompute the products' metrics from MySQL, the source of truth, and replace them in MongoDB."""
-        docs = await metrics_documents(self.sources.mysql, product_ids)
-        await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)

@@ -12,19 +12,31 @@ from gateway.sources.base import guarded
 from gateway.sources.mongo import DRIVER_ERRORS, Document, MongoSource
 from gateway.sources.mongo_schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 
+# Writes per bulk_write. FerretDB 1.24.2 deadlocks once 100 updates of existing documents are in flight on its pool
+# of 100 SQLite connections (one command of 101 such updates hangs on its own; found by bench/writes.py), so the
+# relay's round writes go in sequential chunks well under that.
+CHUNK = 50
+
+
+async def _bulk(
+    source: MongoSource, timeout: float, collection: str, requests: list[Any], keys: list[Any], operation: str
+) -> None:
+    for start in range(0, len(requests), CHUNK):
+        await guarded(
+            source.name,
+            timeout,
+            source.db[collection].bulk_write(requests[start : start + CHUNK], ordered=False),
+            DRIVER_ERRORS,
+            operation=operation,
+            keys=keys[start : start + CHUNK],
+        )
+
 
 async def replace_metrics(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
     if not docs:
         return
     requests = [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs]
-    await guarded(
-        source.name,
-        timeout,
-        source.db[PRODUCT_METRICS].bulk_write(requests, ordered=False),
-        DRIVER_ERRORS,
-        operation="metrics_upsert",
-        keys=[doc["_id"] for doc in docs],
-    )
+    await _bulk(source, timeout, PRODUCT_METRICS, requests, [doc["_id"] for doc in docs], "metrics_upsert")
 
 
 async def add_events(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
@@ -32,14 +44,7 @@ async def add_events(source: MongoSource, timeout: float, docs: Sequence[Documen
     if not docs:
         return
     requests = [UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True) for doc in docs]
-    await guarded(
-        source.name,
-        timeout,
-        source.db[EVENTS].bulk_write(requests, ordered=False),
-        DRIVER_ERRORS,
-        operation="events_upsert",
-        keys=[doc["_id"] for doc in docs],
-    )
+    await _bulk(source, timeout, EVENTS, requests, [doc["_id"] for doc in docs], "events_upsert")
 
 
 async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> None:

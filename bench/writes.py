@@ -1,14 +1,14 @@
 """A burst of mixed writes through the GraphQL API while relays drain the outbox: writes/s, orders/s, outbox lag.
 
-    .venv/bin/python bench/writes.py [--writes 10000] [--concurrency 32] [--relays 2] [--relay-batch 10] [--write]
+    .venv/bin/python bench/writes.py [--writes 10000] [--concurrency 32] [--relays 2] [--relay-batch 200] [--write]
 
 bench/read_path.py's synthetic data in gateway_bench (MySQL, Mongo), every product stocked, order ids from
 BENCH_ORDER_IDS, outbox emptied. One in-process app takes ``concurrency`` requests at a time: ~70% createOrder
 (1–3 products, quantity 1–2, random users), ~15% updateOrderStatus PAID (admin), ~15% cancelOrder (owner) of an
 order the bench believes pending (raced picks get a CONFLICT: expected). ``--relays`` relays run in the same
-process (batch size: RELAY_BATCH_NOTE). No ratings: RATED edges would overwrite MovieLens'. Neo4j is shared with
-the demo graph: afterwards the bench's PURCHASED edges and the nodes it created are deleted (also on an error, ^C
-or SIGTERM).
+process, at the settings' batch size unless ``--relay-batch`` says otherwise. No ratings: RATED edges would
+overwrite MovieLens'. Neo4j is shared with the demo graph: afterwards the bench's PURCHASED edges and the nodes
+it created are deleted (also on an error, ^C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -43,13 +43,6 @@ BENCH_ORDER_IDS = 10_000_000  # above every order id of the demo graph's PURCHAS
 MOVIELENS_MAX = {"User": 943, "Product": 1682}
 ADMIN_ID = 1  # any seeded user: the role makes the admin
 STALL_S = 60.0  # fail when no outbox event is processed for this long
-RELAY_BATCH_NOTE = (
-    "FerretDB 1.24.2 on SQLite deadlocks once the updates in flight on one database hold all 100 of its SQLite "
-    "connections: an update of an existing document keeps its query's connection until the command returns and needs "
-    "a second one to write (one command of 101 such updates hangs on its own). The handlers never return; clients "
-    "time out, reconnect and leak sockets up to the open-file limit. A relay applies its whole batch at once, one "
-    "metrics replace per event, so 2 relays at the default batch of 200 reach that; 10 each stay under it."
-)
 CREATE = "mutation ($items: [OrderLineInput!]!, $key: String!) { createOrder(input: {items: $items}, "
 CREATE += "idempotencyKey: $key) { id } }"
 PAY = "mutation ($id: ID!) { updateOrderStatus(id: $id, status: PAID) { id status } }"
@@ -266,8 +259,8 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. Synthetic "
         f"{args.orders:,} orders in gateway_bench, every product stocked with {STOCK:,} units; one in-process app "
         f"(default settings) and {args.relays} relays (`Relay.run_forever`, batch {args.relay_batch}, default lease "
-        f"and idle) in the same process, from before the first write until the outbox is empty. Why not the default "
-        f"batch: {RELAY_BATCH_NOTE} Neo4j is shared with the demo's MovieLens graph: bench order ids start at "
+        f"and idle) in the same process, from before the first write until the outbox is empty. "
+        f"Neo4j is shared with the demo's MovieLens graph: bench order ids start at "
         f"{BENCH_ORDER_IDS:,}, and their PURCHASED edges (and nodes the bench created) are deleted after the run.\n\n"
         + body
     )
@@ -283,7 +276,7 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--relays", type=int, default=2)
     parser.add_argument("--orders", type=int, default=20_000, help="synthetic dataset (read_path.py's default)")
-    parser.add_argument("--relay-batch", type=int, default=10, help="GATEWAY_RELAY_BATCH_SIZE (see RELAY_BATCH_NOTE)")
+    parser.add_argument("--relay-batch", type=int, default=Settings.model_fields["relay_batch_size"].default)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--write", action="store_true", help="replace (or add) this bench's section in BENCHMARKS.md")
     args = parser.parse_args()

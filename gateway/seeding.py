@@ -139,7 +139,6 @@ class Seeder:
                 "unit_price_cents": i.unit_price_cents,
             }
             for o in ds.orders
-            if o.status != "cancelled"
             for i in o.items
         ]
         await self._load(report, "mysql", "order_items", items, into(t.order_items, ["order_id", "product_id"]))

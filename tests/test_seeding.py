@@ -149,6 +149,9 @@ async def cancelled(sources: Sources, seeded: SeedReport) -> AsyncIterator[Datas
 async def test_a_cancelled_order_gets_no_purchased_edge_and_no_units(sources: Sources, cancelled: Dataset) -> None:
     report = await Seeder(sources, progress=False).seed(cancelled)
     assert report.problems == []
+    async with sources.mysql.engine.connect() as conn:
+        lines = select(t.order_items.c.order_id).where(t.order_items.c.product_id == 900_011)
+        assert sorted((await conn.execute(lines)).scalars()) == [900_020, 900_021]  # MySQL keeps both orders' lines
     purchased = await neo4j_bulk.key_set(sources.neo4j, "PURCHASED")
     assert (900_020, 900_011) in purchased
     assert (900_021, 900_011) not in purchased

@@ -141,13 +141,15 @@ async def settle(sources: Sources) -> float:
     return time.perf_counter() - start
 
 
-async def clean_graph(sources: Sources, before: dict[str, set[Any]]) -> str:
+async def clean_graph(sources: Sources, before: dict[str, set[Any]], *, nodes: bool = True) -> str:
     """Delete the bench's PURCHASED edges, then the nodes it created: above MovieLens' ids, new, unconnected."""
     edges = 0
     cypher = "MATCH ()-[e:PURCHASED]->() WHERE e.order_id >= $low WITH e LIMIT 5000 DELETE e"
     while deleted := await neo4j_bulk.run(sources.neo4j, cypher, low=BENCH_ORDER_IDS):
         edges += deleted
-    nodes = await neo4j_bulk.run(
+    if not nodes:
+        return f"Neo4j cleaned: {edges:,} PURCHASED edges of an earlier run deleted"
+    created = await neo4j_bulk.run(
         sources.neo4j,
         "MATCH (n) WHERE ((n:User AND n.id > $users AND NOT n.id IN $had_users) OR (n:Product AND n.id > $products "
         "AND NOT n.id IN $had_products)) AND NOT (n)--() DELETE n",
@@ -156,7 +158,7 @@ async def clean_graph(sources: Sources, before: dict[str, set[Any]]) -> str:
         had_users=sorted(before["User"]),
         had_products=sorted(before["Product"]),
     )
-    return f"Neo4j cleaned: {edges:,} PURCHASED edges and {nodes} User / Product nodes of the bench's deleted"
+    return f"Neo4j cleaned: {edges:,} PURCHASED edges and {created} User / Product nodes of the bench's deleted"
 
 
 async def run(args: argparse.Namespace) -> tuple[list[str], str]:
@@ -166,6 +168,8 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
     print(f"synthetic ids: users 1..{max(args.users)}, products 1..{max(args.products)}; MovieLens: {MOVIELENS_MAX}")
     admin, before = Sources.create(settings), None
     try:
+        # Edges an interrupted earlier run left behind go first, so its nodes are not taken for someone else's.
+        print("before the run:", await clean_graph(admin, {label: set() for label in MOVIELENS_MAX}, nodes=False))
         before = {label: await neo4j_bulk.key_set(admin.neo4j, label) for label in MOVIELENS_MAX}
         await sql(admin, f"UPDATE inventory SET quantity = {STOCK}")
         if (await sql(admin, "SELECT COALESCE(MAX(id), 0) FROM orders"))[0][0] < BENCH_ORDER_IDS:

@@ -6,16 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError
 
 from gateway.sources.base import guarded
 from gateway.sources.mongo import DRIVER_ERRORS, Document, MongoSource
 from gateway.sources.mongo_schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 
-# Writes per bulk_write. FerretDB 1.24.2 deadlocks once 100 updates of existing documents are in flight on its pool
-# of 100 SQLite connections (one command of 101 such updates hangs on its own; found by bench/writes.py), so the
-# relay's round writes go in sequential chunks well under that.
-CHUNK = 50
+# Writes per bulk_write, sent one chunk after another. FerretDB 1.24.2 runs the updates of one command at once, each
+# holding one of its 100 SQLite connections while it needs a second one to write: once about 100 updates of
+# existing documents are in flight across all clients, every one of them waits forever (found by bench/writes.py
+# with 2 relays writing 50 at a time). 10 keeps even 8 relays far from that, at ~12 ms a chunk.
+CHUNK = 10
+DUPLICATE_KEY = 11000
 
 
 async def _bulk(
@@ -40,11 +43,29 @@ async def replace_metrics(source: MongoSource, timeout: float, docs: Sequence[Do
 
 
 async def add_events(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
-    """Insert events whose ``_id`` is not there yet (the id is derived from the outbox id)."""
-    if not docs:
-        return
-    requests = [UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True) for doc in docs]
-    await _bulk(source, timeout, EVENTS, requests, [doc["_id"] for doc in docs], "events_upsert")
+    """Insert events whose ``_id`` is not there yet (the id is derived from the outbox id): a replay's inserts fail
+    on the unique ``_id`` and are ignored. Inserts, not upserts: FerretDB on SQLite scans the collection for an
+    upsert's filter, and the events collection only grows."""
+    for start in range(0, len(docs), CHUNK):
+        chunk = docs[start : start + CHUNK]
+        await guarded(
+            source.name,
+            timeout,
+            _insert_new(source, chunk),
+            DRIVER_ERRORS,
+            operation="events_insert",
+            keys=[doc["_id"] for doc in chunk],
+        )
+
+
+async def _insert_new(source: MongoSource, docs: Sequence[Document]) -> None:
+    try:
+        await source.db[EVENTS].insert_many(list(docs), ordered=False)
+    except BulkWriteError as exc:
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise
+        if exc.details.get("writeConcernErrors"):
+            raise
 
 
 async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> None:

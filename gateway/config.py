@@ -96,6 +96,17 @@ class Settings(BaseSettings):
     relay_backoff_s: float = Field(default=0.5, gt=0)
     relay_idle_s: float = Field(default=0.2, gt=0)
 
+    # Merged-entity cache in Redis (products with their document and metrics, users with their profile,
+    # recommendation lists): TTL per kind, a short one for ids no store knows, and how long a cache call may take
+    # before it is bypassed (the answer then comes from the stores).
+    entity_cache: bool = True
+    cache_namespace: str = Field(default="gw", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    cache_product_ttl_s: float = Field(default=300.0, gt=0)
+    cache_user_ttl_s: float = Field(default=300.0, gt=0)
+    cache_recommendations_ttl_s: float = Field(default=600.0, gt=0)
+    cache_unknown_ttl_s: float = Field(default=30.0, gt=0)
+    cache_timeout_s: float = Field(default=0.25, gt=0)
+
     # Downloads (the dataset wheel) and builds, shared by every checkout; scripts/lib/common.sh uses the same.
     cache_dir: Path = Path.home() / ".cache" / "polyglot-gateway"
 

@@ -26,6 +26,7 @@ from gateway.sources import Sources, mongo_projection, mysql_outbox
 from gateway.sources import neo4j_projection as cypher
 from gateway.sources.mongo import Document
 from gateway.sources.mysql_outbox import OutboxEvent
+from loaders.cached import invalidate
 
 log = logging.getLogger("gateway.relay")
 
@@ -47,6 +48,7 @@ class Deferred:
 
     events: list[Document] = field(default_factory=list)
     metrics: set[int] = field(default_factory=set)
+    cached: set[tuple[str, int]] = field(default_factory=set)  # entity cache entries of derived data to drop
 
 
 class BadEvent(Exception):
@@ -130,13 +132,17 @@ class Relay:
             return exc
 
     async def _flush(self, works: list[Deferred]) -> None:
-        """The round's deferred MongoDB writes: behaviour events, then metrics recomputed once per product."""
+        """The round's deferred MongoDB writes: behaviour events, then metrics recomputed once per product; then the
+        cache entries holding derived data they changed (dropping them cannot fail the round: logged, and the
+        entries expire with their TTL)."""
         events = [doc for work in works for doc in work.events]
         await mongo_projection.add_events(self.sources.mongodb, self.timeout, events)
         product_ids = sorted({pid for work in works for pid in work.metrics})
         if product_ids:
             docs = await metrics_documents(self.sources.mysql, product_ids)
             await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)
+        dropped = {("product", pid) for pid in product_ids}.union(*(work.cached for work in works))
+        await invalidate(self.sources, self.settings, sorted(dropped))
 
     async def _put_back(self, event: OutboxEvent, failure: BaseException, report: RoundReport) -> None:
         counts = not isinstance(failure, SourceError)
@@ -201,6 +207,7 @@ class Relay:
         ]
         work.events += events
         work.metrics.update(pid for pid, _ in lines)
+        work.cached.add(("recommendations", int(p["user_id"])))
 
     async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
@@ -212,6 +219,7 @@ class Relay:
             order_id=int(p["order_id"]),
         )
         work.metrics.update(int(pid) for pid in p["product_ids"])
+        work.cached.add(("recommendations", int(p["user_id"])))
 
     async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         int(p["order_id"])  # nothing derived yet: subscriptions will publish it
@@ -229,12 +237,14 @@ class Relay:
             at=_when(p["at"]),
         )
         work.metrics.add(int(p["product_id"]))
+        work.cached.add(("recommendations", int(p["user_id"])))
 
     async def _user_registered(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         user_id = int(p["user_id"])
         await cypher.write(self.sources.neo4j, self.timeout, "user", [user_id], cypher.USER, user_id=user_id)
         profile = parse(UserProfile, {"_id": user_id, "preferences": p.get("preferences", {}), "stats": {}})
         await mongo_projection.ensure_profile(self.sources.mongodb, self.timeout, profile.to_mongo())
+        work.cached.update({("user", user_id), ("recommendations", user_id)})
 
     async def _product_updated(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
@@ -247,6 +257,7 @@ class Relay:
             title=str(p["title"]),
             category_ids=[int(c) for c in p["category_ids"]],
         )
+        work.cached.add(("product", int(p["product_id"])))
 
     async def _product_deleted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         product_id = int(p["product_id"])
@@ -254,3 +265,4 @@ class Relay:
             self.sources.neo4j, self.timeout, "product_delete", [product_id], cypher.NO_PRODUCT, product_id=product_id
         )
         await mongo_projection.forget_product(self.sources.mongodb, self.timeout, product_id)
+        work.cached.add(("product", product_id))

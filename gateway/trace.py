@@ -29,6 +29,13 @@ class Call:
 @dataclass(slots=True)
 class Trace:
     calls: list[Call] = field(default_factory=list)
+    cache: dict[str, dict[str, int]] = field(default_factory=dict)  # entity kind → hits, misses, bypassed
+
+    def count_cache(self, kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> None:
+        counts = self.cache.setdefault(kind, {"hits": 0, "misses": 0, "bypassed": 0})
+        counts["hits"] += hits
+        counts["misses"] += misses
+        counts["bypassed"] += bypassed
 
     def record(
         self, source: str, operation: str, keys: Sequence[Any], seconds: float, error: str | None = None
@@ -39,7 +46,8 @@ class Trace:
         return sum(1 for call in self.calls if call.source == source)
 
     def explain(self) -> dict[str, Any]:
-        """Per source: round trips, keys requested, time spent, and each call in the order it was made."""
+        """Per source: round trips, keys requested, time spent, and each call in the order it was made; per
+        cached entity kind: hits, misses, and lookups that bypassed an unreachable cache."""
         sources: dict[str, dict[str, Any]] = {}
         for call in self.calls:
             entry = sources.setdefault(call.source, {"roundTrips": 0, "keys": 0, "timeMs": 0.0, "calls": []})
@@ -57,7 +65,7 @@ class Trace:
             entry["calls"].append(shown)
         for entry in sources.values():
             entry["timeMs"] = round(entry["timeMs"], 3)
-        return {"sources": sources}
+        return {"sources": sources, "cache": {kind: dict(counts) for kind, counts in self.cache.items()}}
 
 
 def _plain(key: Any) -> Any:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from gateway.records import (
     CategoryRecord,
@@ -16,6 +18,7 @@ from gateway.records import (
 )
 from gateway.sources import Sources, mongo_reads, mysql_reads
 from loaders.batching import grouped
+from loaders.cached import Parts
 from loaders.keys import OrderPageKey
 
 
@@ -24,6 +27,20 @@ class EntityBatches:
 
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
+
+    async def product_parts(self, ids: list[int]) -> list[Parts]:
+        """A product as the cache holds it: the MySQL row, the MongoDB document and metrics, fetched in parallel."""
+        rows, documents, metrics = await asyncio.gather(
+            self.products(ids), self.product_documents(ids), self.metrics(ids), return_exceptions=True
+        )
+        return [
+            {"row": _at(rows, i), "document": _at(documents, i), "metrics": _at(metrics, i)} for i in range(len(ids))
+        ]
+
+    async def user_parts(self, ids: list[int]) -> list[Parts]:
+        """A user as the cache holds it: the MySQL row and the MongoDB profile, fetched in parallel."""
+        rows, profiles = await asyncio.gather(self.users(ids), self.profiles(ids), return_exceptions=True)
+        return [{"row": _at(rows, i), "profile": _at(profiles, i)} for i in range(len(ids))]
 
     async def users(self, ids: list[int]) -> Sequence[UserRecord | None]:
         return await mysql_reads.users_by_id(self.sources.mysql, ids)
@@ -69,3 +86,8 @@ class EntityBatches:
             return [page[: key.limit] for page, key in zip(pages, group, strict=True)]
 
         return await grouped(keys, lambda key: key.before, fetch)
+
+
+def _at(answer: Sequence[Any] | BaseException, index: int) -> Any:
+    """One key's part of a batch answer; a failed batch is that failure for every key."""
+    return answer if isinstance(answer, BaseException) else answer[index]

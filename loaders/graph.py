@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.records import Scored
 from gateway.sources import Sources, neo4j_reads
-from loaders.keys import TopKey
+from loaders.cached import Parts
+from loaders.keys import MAX_TOP, TopKey
 
 TopQuery = Callable[..., Awaitable[list[list[Scored] | None]]]
 
@@ -23,6 +24,11 @@ class GraphBatches:
 
     async def recommendations(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
         return await _top(neo4j_reads.recommendations, self.sources.neo4j, keys)
+
+    async def recommendation_parts(self, user_ids: list[int]) -> list[Parts]:
+        """A user's recommendations as the cache holds them: the longest list a client may ask for."""
+        answers = await neo4j_reads.recommendations(self.sources.neo4j, user_ids, limit=MAX_TOP)
+        return [{"items": None if answer is None else tuple(answer)} for answer in answers]
 
     async def similar_users(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
         return await _top(neo4j_reads.similar_users, self.sources.neo4j, keys)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+MAX_TOP = 100  # the longest graph answer a client may ask for; a cached recommendation list holds this many
+
 
 class OrderPageKey(NamedTuple):
     """A user's orders, newest first: ``limit`` of them, strictly older than the keyset ``before``."""

@@ -1,8 +1,14 @@
-"""The per-request set of DataLoaders (``info.context.loaders``): one per (source, key), built fresh per request."""
+"""The per-request set of DataLoaders (``info.context.loaders``): one per (source, key), built fresh per request.
+
+With the entity cache on, products, users and recommendation lists are read through it (loaders/cached.py): the
+loaders of a product's row, document and metrics (a user's row and profile) each fetch the whole entity, and
+prime the others with their parts, so a product page costs one cache lookup and, on a miss, one fetch per store.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
@@ -21,6 +27,7 @@ from gateway.records import (
 from gateway.sources import Sources, mongo_reads
 from loaders.backends import BackendStatus, load_backend_status
 from loaders.batching import build
+from loaders.cached import CacheThrough, Fetch
 from loaders.entities import EntityBatches
 from loaders.graph import GraphBatches
 from loaders.keys import OrderPageKey, TopKey
@@ -59,10 +66,57 @@ class Loaders:
         self.graph_products: DataLoader[int, ProductRecord | None] = build(e.products, settings)
         self.graph_users: DataLoader[int, UserRecord | None] = build(e.users, settings)
         # Not keyed by a shared key: searches and server status.
+        if settings.entity_cache:
+            self._through_cache(CacheThrough(sources, settings), e, g, settings)
         self.product_search = ProductSearch(sources, self.products)
         self.backend_status: DataLoader[SourceName, BackendStatus] = DataLoader(
             load_fn=lambda names: load_backend_status(sources, names)
         )
+
+    def _through_cache(self, cache: CacheThrough, e: EntityBatches, g: GraphBatches, settings: Settings) -> None:
+        product = ("product", e.product_parts, {"document": "product_documents", "metrics": "metrics"})
+        user = ("user", e.user_parts, {"profile": "profiles"})
+        self.products = build(self._parts(cache, *product, part="row"), settings)
+        self.graph_products = build(self._parts(cache, *product, part="row"), settings)
+        self.product_documents = build(self._parts(cache, *product, part="document"), settings)
+        self.metrics = build(self._parts(cache, *product, part="metrics"), settings)
+        self.users = build(self._parts(cache, *user, part="row"), settings)
+        self.graph_users = build(self._parts(cache, *user, part="row"), settings)
+        self.profiles = build(self._parts(cache, *user, part="profile"), settings)
+
+        async def recommendations(keys: list[TopKey]) -> list[list[Scored] | BaseException | None]:
+            user_ids = sorted({key.id for key in keys})
+            lists = await cache.load("recommendations", user_ids, g.recommendation_parts)
+            got = dict(zip(user_ids, lists, strict=True))
+            return [_top(got[key.id]["items"], key.limit) for key in keys]
+
+        self.recommendations = build(recommendations, settings)
+
+    def _parts(
+        self, cache: CacheThrough, kind: str, fetch: Fetch, siblings: dict[str, str], *, part: str
+    ) -> Callable[[list[int]], Awaitable[list[Any]]]:
+        """A batch function answering ``part`` of each entity, priming the loaders of its other parts."""
+
+        async def load(ids: list[int]) -> list[Any]:
+            got = await cache.load(kind, ids, fetch)
+            for name, attribute in siblings.items():
+                if name == part:
+                    continue
+                loader: DataLoader[int, Any] = getattr(self, attribute)
+                loader.prime_many({k: p[name] for k, p in zip(ids, got, strict=True) if _usable(p[name])})
+            return [parts[part] for parts in got]
+
+        return load
+
+
+def _usable(part: Any) -> bool:
+    return not isinstance(part, BaseException)
+
+
+def _top(items: tuple[Scored, ...] | BaseException | None, limit: int) -> list[Scored] | BaseException | None:
+    if items is None or isinstance(items, BaseException):
+        return items
+    return list(items[:limit])
 
 
 async def _registry(sources: Sources, keys: Sequence[str]) -> list[dict[int, dict[str, str]]]:

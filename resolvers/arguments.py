@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from gateway.errors import BadUserInput
+from loaders.keys import MAX_TOP
 
 MAX_ID = 2**63 - 1
-MAX_LIMIT = 100  # graph answers (recommendations, similar users, bought together, popular)
+MAX_LIMIT = MAX_TOP  # graph answers (recommendations, similar users, bought together, popular)
 
 
 def parse_id(value: str, what: str = "id") -> int:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any
 
 from gateway.documents import ProductAttributes, allowed_attributes, parse, validate_attributes
 from gateway.errors import BadUserInput, Forbidden, NotFound
-from gateway.sources import mongo_writes, mysql_catalog
+from gateway.sources import mongo_reads, mongo_writes, mysql_catalog
 from resolvers.arguments import parse_id
+from resolvers.freshness import forget
 from resolvers.info import Info
 from resolvers.permissions import signed_in
 
@@ -47,9 +47,11 @@ async def register_user(info: Info, fields: Mapping[str, Any], genres: list[str]
         "occupation": _text(fields.get("occupation"), "occupation", 64),
         "zip_code": _text(fields.get("zip_code"), "zipCode", 16),
     }
-    return await mysql_catalog.register_user(
+    user_id = await mysql_catalog.register_user(
         info.context.sources.mysql, info.context.settings.write_timeout_s, fields=row, preferences={"genres": genres}
     )
+    await forget(info, users=[user_id])  # the id may be cached as unknown
+    return user_id
 
 
 def _admin(info: Info) -> None:
@@ -83,6 +85,7 @@ async def update_product(info: Info, product_id: str, values: Mapping[str, Any],
         values=row,
         category_ids=categories,
     )
+    await forget(info, products=[key])
     return key
 
 
@@ -92,6 +95,7 @@ async def delete_product(info: Info, product_id: str) -> int:
     await mysql_catalog.delete_product(
         info.context.sources.mysql, info.context.settings.write_timeout_s, product_id=key
     )
+    await forget(info, products=[key])
     return key
 
 
@@ -106,7 +110,8 @@ async def update_attributes(info: Info, product_id: str, changes: Any, descripti
         raise NotFound(f"product {key} not found")
     categories = [c.id for c in await loaders.categories_by_product.load(key)]
     registry = await loaders.attribute_registry.load("all")
-    current = await loaders.product_documents.load(key)
+    # Read for the write from MongoDB itself, never from a cache.
+    (current,) = await mongo_reads.product_documents(info.context.sources.mongodb, [key])
     merged = dict(current.attributes) if current is not None else {}
     for name, value in changes.items():
         if value is None:
@@ -130,6 +135,5 @@ async def update_attributes(info: Info, product_id: str, changes: Any, descripti
     await mongo_writes.replace_product_document(
         info.context.sources.mongodb, info.context.settings.write_timeout_s, document.to_mongo()
     )
-    with suppress(KeyError):  # drop the copy read above: the answer re-reads the written document
-        loaders.product_documents.clear(key)
+    await forget(info, products=[key])  # the answer re-reads the written document
     return key

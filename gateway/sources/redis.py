@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
+from aiocache import RedisCache
+from aiocache.serializers import BaseSerializer
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -12,6 +16,18 @@ from gateway.config import Settings
 from gateway.sources.base import ServerInfo, guarded
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
+
+
+class RawBytes(BaseSerializer):  # type: ignore[misc]
+    """The cache stores bytes the gateway serialized itself (gateway/cache_codec.py)."""
+
+    DEFAULT_ENCODING = None
+
+    def dumps(self, value: bytes) -> bytes:
+        return value
+
+    def loads(self, value: bytes | None) -> bytes | None:
+        return value
 
 
 class RedisSource:
@@ -29,6 +45,20 @@ class RedisSource:
             retry=Retry(NoBackoff(), retries=1),
             retry_on_error=[RedisConnectionError],
         )
+        # The merged-entity and response caches (aiocache over redis-py), with a timeout of their own: a slow Redis
+        # is bypassed after ``cache_timeout_s``, the answer comes from the stores.
+        self.cache_timeout = settings.cache_timeout_s
+        url = urlsplit(settings.redis_url)
+        self.cache = RedisCache(
+            serializer=RawBytes(),
+            endpoint=url.hostname or "127.0.0.1",
+            port=url.port or 6379,
+            db=settings.redis_db,
+            password=unquote(url.password) if url.password else None,
+            timeout=None,
+            create_connection_timeout=settings.source_timeout_s,
+            connection_pool_kwargs={"socket_timeout": settings.source_timeout_s},
+        )
 
     async def ping(self) -> None:
         await guarded(self.name, self.timeout, self.client.ping(), DRIVER_ERRORS)
@@ -38,4 +68,5 @@ class RedisSource:
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
 
     async def close(self) -> None:
+        await self.cache.close()
         await self.client.aclose()

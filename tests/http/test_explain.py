@@ -61,4 +61,4 @@ async def test_no_explain_unless_asked(
 
 async def test_explain_of_a_document_never_executed_has_no_calls(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json={"query": "{ nope }"}, headers={"X-Gateway-Explain": "1"})
-    assert response.json()["extensions"]["explain"] == {"sources": {}}
+    assert response.json()["extensions"]["explain"] == {"sources": {}, "cache": {}}

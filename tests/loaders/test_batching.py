@@ -47,9 +47,7 @@ async def test_round_trips_per_store_do_not_depend_on_page_size(synthetic_client
 
 
 async def test_naive_resolution_grows_with_the_page(synthetic_seeded: Settings) -> None:
-    naive = make_test_settings(
-        mysql_url=synthetic_seeded.mysql_url, mongo_database=synthetic_seeded.mongo_database, loader_batching=False
-    )
+    naive = synthetic_seeded.model_copy(update={"loader_batching": False})
     async with serve(naive) as client:
         one, ten = round_trips(await page(client, 1)), round_trips(await page(client, 10))
     # Ten orders: ten item lookups instead of one, and a product, attribute and metric lookup per line.
@@ -58,7 +56,7 @@ async def test_naive_resolution_grows_with_the_page(synthetic_seeded: Settings) 
 
 
 async def test_max_batch_size_splits_batches(seeded: SeedReport) -> None:
-    small = make_test_settings(loader_max_batch_size=3)
+    small = make_test_settings(loader_max_batch_size=3, entity_cache=False)
     async with serve(small) as client:
         body = await gql(client, "{ products(first: 10) { nodes { inventory rating { count } } } }", explain=True)
     assert "errors" not in body
@@ -72,7 +70,7 @@ async def test_max_batch_size_splits_batches(seeded: SeedReport) -> None:
 async def test_one_batch_answers_every_key_in_order_and_none_for_a_miss(
     settings: Settings, sources: Sources, seeded: SeedReport
 ) -> None:
-    loaders = Loaders(sources=sources, settings=settings)
+    loaders = Loaders(sources=sources, settings=settings.model_copy(update={"entity_cache": False}))
     trace = Trace()
     with tracing(trace):
         users = await loaders.users.load_many([3, 999_999_999, 1, 3, 2])
@@ -86,13 +84,14 @@ async def test_one_batch_answers_every_key_in_order_and_none_for_a_miss(
 
 
 @pytest.mark.parametrize("n", [1, 50])
-async def test_recommended_products_load_in_one_batch(client: httpx.AsyncClient, seeded: SeedReport, n: int) -> None:
-    body = await gql(
-        client,
-        f'{{ recommendations(userId: "5", limit: {n}) {{ product {{ title rating {{ average }} }} }} }}',
-        explain=True,
-        user=5,
-    )
+async def test_recommended_products_load_in_one_batch(seeded: SeedReport, n: int) -> None:
+    async with serve(make_test_settings(entity_cache=False)) as client:
+        body = await gql(
+            client,
+            f'{{ recommendations(userId: "5", limit: {n}) {{ product {{ title rating {{ average }} }} }} }}',
+            explain=True,
+            user=5,
+        )
     assert len(body["data"]["recommendations"]) == n
     calls = Counter(
         (name, call["operation"])

@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gateway.config import Settings
 from gateway.seeding import SeedReport
+from gateway.sources import Sources
+from loaders.cached import invalidate
 from tests.conftest import eventually, gql
 from tests.http.test_ready_when_a_store_stops import services
 
@@ -39,8 +42,11 @@ async def test_product_survives_neo4j_stopped(client: httpx.AsyncClient, seeded:
 
 
 @pytest.mark.services
-async def test_user_page_survives_mongodb_stopped(client: httpx.AsyncClient, seeded: SeedReport) -> None:
+async def test_user_page_survives_mongodb_stopped(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: SeedReport
+) -> None:
     query = '{ user(id: "1") { name profile { favoriteGenres } orders(first: 2) { nodes { id } } } }'
+    await invalidate(sources, settings, [("user", 1)])  # a cached user would be answered whole, MongoDB or not
     services("stop", "mongodb")
     try:
         body = await gql(client, query, user=1)
@@ -51,3 +57,9 @@ async def test_user_page_survives_mongodb_stopped(client: httpx.AsyncClient, see
     assert len(user["orders"]["nodes"]) == 2
     assert user["profile"] is None
     assert [(e["path"], e["extensions"]["source"]) for e in body["errors"]] == [(["user", "profile"], "mongodb")]
+
+    async def whole_again() -> bool:  # the entity without its profile was not cached
+        again = await gql(client, query, user=1)
+        return "errors" not in again and again["data"]["user"]["profile"] is not None
+
+    assert await eventually(whole_again, timeout=60)

@@ -62,6 +62,8 @@ async def test_register_user_reaches_every_store(
         {"email": "c@d.test", "name": "x", "age": 0},
     ):
         assert codes(await gql(client, REGISTER, {"input": bad})) == ["BAD_USER_INPUT"]
+    early = await gql(client, "{ viewer { email profile { favoriteGenres } } }", user=user_id)
+    assert early["data"]["viewer"] == {"email": EMAIL, "profile": None}  # cached so: the relay writes the profile
     await Relay(sources, FAST).drain()
     assert await graph(sources, "MATCH (u:User {id: $id}) RETURN u.id AS id", id=user_id) == [{"id": user_id}]
     profile = await sources.mongodb.db[USER_PROFILES].find_one({"_id": user_id})

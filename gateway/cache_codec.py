@@ -1,0 +1,91 @@
+"""What the merged-entity cache holds, and how it is written as JSON and read back into the same records.
+
+A cached product is its MySQL row with its MongoDB document and metrics; a cached user is the row with the
+profile; a cached recommendation list is the graph's scored ids. ``row`` None is an id no store knows (cached
+briefly). ``VERSION`` is a fingerprint of every cached shape: a deploy that changes a record's fields reads and
+writes other keys, never an entry of the old shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import types
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import datetime
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+import orjson
+
+from gateway.records import MetricsRecord, ProductDocumentRecord, ProductRecord, ProfileRecord, Scored, UserRecord
+
+FORMAT = 1  # bump when the encoding itself changes
+
+
+@dataclass(frozen=True, slots=True)
+class ProductEntity:
+    row: ProductRecord | None
+    document: ProductDocumentRecord | None
+    metrics: MetricsRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserEntity:
+    row: UserRecord | None
+    profile: ProfileRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredList:
+    """A graph answer: None when the graph does not know the user."""
+
+    items: tuple[Scored, ...] | None
+
+
+ENTITIES: dict[str, type[Any]] = {"product": ProductEntity, "user": UserEntity, "recommendations": ScoredList}
+
+
+def encode(entity: Any) -> bytes:
+    return orjson.dumps(entity)
+
+
+def decode(kind: str, data: bytes) -> Any:
+    return _record(ENTITIES[kind], orjson.loads(data))
+
+
+def _record(cls: type[Any], data: dict[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    return cls(**{f.name: _value(hints[f.name], data[f.name]) for f in fields(cls)})
+
+
+def _value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        return _value(hint, value)
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if origin is tuple:
+        inner = get_args(hint)[0]
+        return tuple(_value(inner, item) for item in value)
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _record(hint, value)
+    return value
+
+
+def _shape(cls: type[Any], seen: set[type[Any]]) -> str:
+    """The field names and types of ``cls`` and of every record inside it."""
+    seen.add(cls)
+    hints = get_type_hints(cls)
+    parts = [f"{cls.__name__}({', '.join(f'{name}: {hint!r}' for name, hint in hints.items())})"]
+    for hint in hints.values():
+        for inner in (hint, *get_args(hint), *(a for h in get_args(hint) for a in get_args(h))):
+            if isinstance(inner, type) and is_dataclass(inner) and inner not in seen:
+                parts.append(_shape(inner, seen))
+    return "; ".join(parts)
+
+
+VERSION = hashlib.sha256(f"{FORMAT}|{'|'.join(_shape(cls, set()) for cls in ENTITIES.values())}".encode()).hexdigest()[
+    :12
+]

@@ -1,0 +1,117 @@
+"""The merged-entity cache in Redis: values the gateway serialized itself, read with one MGET (aiocache), written
+back and invalidated with one Lua script each.
+
+    {namespace}:{version}:{kind}:{id}   a cached entity (bytes), with a TTL per kind
+    {namespace}:gen:{kind}:{id}         its generation: bumped by every invalidation
+
+A fill is conditional on the generation: a reader notes each key's generation in the same MGET that found the
+miss, and the write-back stores a value only if the generation is still the one it saw. So a reader that fetched
+from MySQL just before a mutation committed can never put the old value back after the mutation dropped it: the
+mutation bumped the generation, and the stale fill is refused. Generations carry no version, so they outlive a
+deploy that changes the cached shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.sources.base import guarded
+from gateway.sources.redis import DRIVER_ERRORS, RedisSource
+
+# KEYS: data_1, gen_1, data_2, gen_2, …; ARGV: ttl_ms_1, seen_1, value_1, … ('' = no generation yet).
+_FILL = """
+local written = 0
+for i = 1, #KEYS / 2 do
+  local seen = ARGV[3 * i - 1]
+  if (redis.call('GET', KEYS[2 * i]) or '') == seen then
+    redis.call('SET', KEYS[2 * i - 1], ARGV[3 * i], 'PX', ARGV[3 * i - 2])
+    written = written + 1
+  end
+end
+return written
+"""
+
+# KEYS: data_1, gen_1, …; ARGV[1]: how long a generation lives (ms), longer than any entity's TTL.
+_INVALIDATE = """
+for i = 1, #KEYS / 2 do
+  redis.call('DEL', KEYS[2 * i - 1])
+  redis.call('INCR', KEYS[2 * i])
+  redis.call('PEXPIRE', KEYS[2 * i], ARGV[1])
+end
+return #KEYS / 2
+"""
+
+GENERATION_TTL_MS = 7 * 86_400 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Looked:
+    """One key's MGET answer: the cached bytes (None on a miss) and the generation seen with it."""
+
+    value: bytes | None
+    generation: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    kind: str
+    id: Any
+    value: bytes
+    ttl_s: float
+    generation: bytes
+
+
+class EntityKeys:
+    def __init__(self, namespace: str, version: str) -> None:
+        self.namespace = namespace
+        self.version = version
+
+    def data(self, kind: str, key: Any) -> str:
+        return f"{self.namespace}:{self.version}:{kind}:{key}"
+
+    def generation(self, kind: str, key: Any) -> str:
+        return f"{self.namespace}:gen:{kind}:{key}"
+
+
+async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
+    """The cached values and generations of ``ids`` (one MGET)."""
+    names = [name for key in ids for name in (keys.data(kind, key), keys.generation(kind, key))]
+    found: list[bytes | None] = await guarded(
+        source.name,
+        source.cache_timeout,
+        source.cache.multi_get(names),
+        DRIVER_ERRORS,
+        operation=f"mget {kind}",
+        keys=ids,
+    )
+    return [Looked(found[2 * i], found[2 * i + 1] or b"") for i in range(len(ids))]
+
+
+async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> int:
+    """Store each value whose generation is still the one seen (one script); how many were stored."""
+    if not fills:
+        return 0
+    names = [name for f in fills for name in (keys.data(f.kind, f.id), keys.generation(f.kind, f.id))]
+    args: list[Any] = [part for f in fills for part in (max(1, round(f.ttl_s * 1000)), f.generation, f.value)]
+    script = source.cache.client.eval(_FILL, len(names), *names, *args)
+    shown = [f"{f.kind}:{f.id}" for f in fills]
+    written: int = await guarded(source.name, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown)
+    return written
+
+
+async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[tuple[str, Any]]) -> None:
+    """Drop these (kind, id) entries and bump their generations (one script)."""
+    if not entities:
+        return
+    names = [name for kind, key in entities for name in (keys.data(kind, key), keys.generation(kind, key))]
+    script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS)
+    await guarded(
+        source.name,
+        source.timeout,
+        script,
+        DRIVER_ERRORS,
+        operation="invalidate",
+        keys=[f"{kind}:{key}" for kind, key in entities],
+    )

@@ -1,0 +1,30 @@
+"""What a mutation drops from the caches before it returns (DESIGN.md's read-your-writes promise): the entries of
+the MySQL-owned and Mongo-only data it changed, in Redis and in the request's own DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import suppress
+
+from loaders.cached import invalidate
+from resolvers.info import Info
+
+_LOADERS = {
+    "product": ("products", "graph_products", "product_documents", "metrics"),
+    "user": ("users", "graph_users", "profiles"),
+    "recommendations": (),
+}
+
+
+async def forget(info: Info, *, products: Iterable[int] = (), users: Iterable[int] = ()) -> None:
+    """Drop these products and users (a user with their recommendation list: a new user's may be cached empty)."""
+    users = list(users)
+    entities = [("product", key) for key in products] + [
+        (kind, key) for key in users for kind in ("user", "recommendations")
+    ]
+    await invalidate(info.context.sources, info.context.settings, entities)
+    loaders = info.context.loaders
+    for kind, key in entities:
+        for name in _LOADERS[kind]:
+            with suppress(KeyError):
+                getattr(loaders, name).clear(key)

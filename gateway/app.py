@@ -16,6 +16,7 @@ from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
+from gateway.persisted import Manifests, manifest_paths
 from gateway.relay import Relay
 from gateway.sources import Sources
 
@@ -27,7 +28,12 @@ class State(TypedDict):
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
+    """The app; raises ``ManifestError`` (naming the file and the problem) when a persisted manifest is invalid."""
     settings = settings or Settings()
+    manifests = Manifests.load(manifest_paths(settings.persisted_manifests, settings.persisted_dir))
+    if manifests.manifests:
+        count = len(manifests.by_id)
+        log.info("persisted operations: %d from %d manifest(s)", count, len(manifests.manifests))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -47,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await sources.close()
 
     graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's
-    graphql_http = GraphQLHTTP(settings)
+    graphql_http = GraphQLHTTP(settings, manifests)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),

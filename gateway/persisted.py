@@ -96,7 +96,9 @@ def _apollo(payload: Mapping[str, Any], name: str) -> list[Operation]:
             raise ManifestError(f"{where}: `name` must be a string")
         parsed = _first_operation(body, where)
         if parsed.operation.value != op_type:
-            raise ManifestError(f"{where}: `type` is {op_type} but the document's operation is a {parsed.operation.value}")
+            raise ManifestError(
+                f"{where}: `type` is {op_type} but the document's operation is a {parsed.operation.value}"
+            )
         declared = parsed.name.value if parsed.name else None
         if op_name and op_name != declared:
             raise ManifestError(f"{where}: `name` is {op_name!r} but the document's operation is {declared!r}")

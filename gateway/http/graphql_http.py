@@ -95,9 +95,9 @@ class GraphQLHTTP:
                 try:
                     document = await self.persisted.document(parsed, context.sources.redis)
                 except PersistedError as exc:
-                    error = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
+                    refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
                     headers = {"X-Request-Id": context.request_id, **exc.headers}
-                    return _respond({"errors": [error]}, exc.status, media_type, headers)
+                    return _respond({"errors": [refused]}, exc.status, media_type, headers)
                 result = await asyncio.wait_for(
                     schema.execute(
                         document,

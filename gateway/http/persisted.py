@@ -15,8 +15,9 @@ convention: ``doc_id`` (body field or GET parameter) names a document of a manif
       or as an APQ registration
     hash only while Redis is unavailable                          503     SOURCE_UNAVAILABLE (source redis)
 
-A registration stores only a document that passes the size and token limits, parses and validates against the
-schema; any other is not stored and runs as sent, so the client gets the usual parse or validation error. Redis
+A registration stores only a document that parses, validates against the schema and passes the limits (size,
+tokens, depth, aliases, cost: as this request runs it); any other is not stored and runs as sent, so the client
+gets the usual parse, validation or limit error. Redis
 failing while registering is logged and skipped: the query still runs. In persisted-only mode Redis is never
 asked: only manifest documents run, whether named by hash, by doc_id, or sent in full (their sha256 is looked up).
 """
@@ -36,7 +37,7 @@ from gateway.persisted import Manifests, is_sha256, sha256_hex
 from gateway.sources import redis_persisted
 from gateway.sources.redis import RedisSource
 from schema import schema
-from schema.extensions.limits import lexical_errors
+from schema.extensions.limits import lexical_errors, structural_errors
 
 log = logging.getLogger("gateway.http.persisted")
 
@@ -114,7 +115,7 @@ class PersistedQueries:
                 NOT_SUPPORTED,
                 "only persisted operations are accepted here: this document is in no persisted-operation manifest",
             )
-        if sha256 is not None and not in_manifest and _storable(query, self.settings):
+        if sha256 is not None and not in_manifest and _storable(query, request, self.settings):
             await self._register(sha256, query, redis)
         return query
 
@@ -148,12 +149,15 @@ class PersistedQueries:
             log.warning("persisted query %s not registered: %s (%s)", sha256, exc, exc.detail)
 
 
-def _storable(query: str, settings: Settings) -> bool:
-    """Within the size and token limits, parses, and validates against the schema (garbage is never stored)."""
+def _storable(query: str, request: GraphQLRequest, settings: Settings) -> bool:
+    """The document passes the limits (as this request runs it), parses and validates: garbage is never stored."""
     if lexical_errors(query, settings):
         return False
     try:
         document = parse(query)
     except GraphQLError:
+        return False
+    variables = request.variables or {}
+    if structural_errors(schema._schema, document, request.operation_name, variables, settings):
         return False
     return not validate(schema._schema, document)

@@ -16,9 +16,10 @@ from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
-from gateway.persisted import Manifests, manifest_paths
+from gateway.persisted import Manifests, manifest_paths, schema_problems
 from gateway.relay import Relay
 from gateway.sources import Sources
+from schema import schema
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if manifests.manifests:
         count = len(manifests.by_id)
         log.info("persisted operations: %d from %d manifest(s)", count, len(manifests.manifests))
+        for manifest in manifests.manifests:  # served all the same: they answer with the validation error
+            for problem in schema_problems(manifest, schema._schema):
+                log.warning("persisted operation no longer valid against the schema: %s", problem)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:

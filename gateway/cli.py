@@ -325,7 +325,7 @@ def _persisted_list(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + row[3])
+        print("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths, strict=False)), row[3]]))
     return 0
 
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from gateway.config import Settings
@@ -59,18 +58,6 @@ async def send(
         return await client.post("/graphql", json=present, headers=headers or {})
     params = {name: orjson.dumps(v).decode() if isinstance(v, dict) else v for name, v in present.items()}
     return await client.get("/graphql", params=params, headers=headers or {})
-
-
-@pytest_asyncio.fixture
-async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    """The test Redis (db 1); every ``gw:apq:`` key a test makes is deleted after it (never a flush)."""
-    client = Redis.from_url(settings.redis_url)
-    before = {k async for k in client.scan_iter(match="gw:apq:*")}
-    yield client
-    made = [k async for k in client.scan_iter(match="gw:apq:*") if k not in before]
-    if made:
-        await client.delete(*made)
-    await client.aclose()
 
 
 METHODS = pytest.mark.parametrize("method", ["GET", "POST"])

@@ -28,16 +28,24 @@ class State(TypedDict):
     sources: Sources
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """The app; raises ``ManifestError`` (naming the file and the problem) when a persisted manifest is invalid."""
-    settings = settings or Settings()
+def load_manifests(settings: Settings) -> Manifests:
+    """The persisted-operation manifests, read once; raises ``ManifestError`` (naming the file and the problem)."""
     manifests = Manifests.load(manifest_paths(settings.persisted_manifests, settings.persisted_dir))
+    if settings.persisted_only and not manifests.by_id:
+        log.warning("GATEWAY_PERSISTED_ONLY is on and no manifest is loaded: every GraphQL request will be refused")
     if manifests.manifests:
         count = len(manifests.by_id)
         log.info("persisted operations: %d from %d manifest(s)", count, len(manifests.manifests))
-        for manifest in manifests.manifests:  # served all the same: they answer with the validation error
-            for problem in schema_problems(manifest, schema._schema):
-                log.warning("persisted operation no longer valid against the schema: %s", problem)
+    for manifest in manifests.manifests:  # served all the same: they answer with their validation error
+        for problem in schema_problems(manifest, schema._schema):
+            log.warning("persisted operation no longer valid against the schema: %s", problem)
+    return manifests
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The app; raises ``ManifestError`` when a persisted manifest is invalid (the gateway does not start)."""
+    settings = settings or Settings()
+    manifests = load_manifests(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:

@@ -275,6 +275,18 @@ def test_an_invalid_manifest_fails_start(settings: Settings, tmp_path: Path, pay
     assert message in str(raised.value)
 
 
+async def test_an_operation_the_schema_no_longer_validates_is_a_warning_not_a_failure(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = write(tmp_path / "old.json", {"gone-1": "query Gone { aFieldSinceRemoved }"})
+    with caplog.at_level("WARNING", logger="gateway.app"):
+        async with serve(with_manifests(settings, tmp_path, old, only=True)) as client:
+            response = await client.post("/graphql", json={"doc_id": "gone-1"}, headers=NEW)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert any("old.json: gone-1 (Gone)" in record.getMessage() for record in caplog.records)
+
+
 def test_one_id_for_two_documents_fails_start(settings: Settings, tmp_path: Path) -> None:
     first = write(tmp_path / "a.json", {"doc-1": VIEWER_TYPE})
     second = write(tmp_path / "b.json", {"doc-1": REDIS_SERVER})

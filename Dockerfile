@@ -25,8 +25,10 @@ RUN useradd --system --user-group --uid 10001 --no-create-home --home-dir /nonex
         --shell /usr/sbin/nologin gateway
 USER gateway
 # Listen on every interface of the container (the default, 127.0.0.1, would be unreachable from outside it), and
-# find the assets where they were copied (the default is relative to the source tree, not site-packages).
+# find the assets and the persisted-operation manifests where they were copied (the defaults are relative to the
+# source tree, not site-packages).
 ENV GATEWAY_HOST=0.0.0.0 \
-    GATEWAY_GRAPHIQL_ASSETS_DIR=/app/deploy/graphiql/node_modules
+    GATEWAY_GRAPHIQL_ASSETS_DIR=/app/deploy/graphiql/node_modules \
+    GATEWAY_PERSISTED_DIR=/app/deploy/persisted
 EXPOSE 8000
 CMD ["gateway", "serve"]

@@ -16,8 +16,10 @@ from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
+from gateway.persisted import Manifests, manifest_paths, schema_problems
 from gateway.relay import Relay
 from gateway.sources import Sources
+from schema import schema
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,24 @@ class State(TypedDict):
     sources: Sources
 
 
+def load_manifests(settings: Settings) -> Manifests:
+    """The persisted-operation manifests, read once; raises ``ManifestError`` (naming the file and the problem)."""
+    manifests = Manifests.load(manifest_paths(settings.persisted_manifests, settings.persisted_dir))
+    if settings.persisted_only and not manifests.by_id:
+        log.warning("GATEWAY_PERSISTED_ONLY is on and no manifest is loaded: every GraphQL request will be refused")
+    if manifests.manifests:
+        count = len(manifests.by_id)
+        log.info("persisted operations: %d from %d manifest(s)", count, len(manifests.manifests))
+    for manifest in manifests.manifests:  # served all the same: they answer with their validation error
+        for problem in schema_problems(manifest, schema._schema):
+            log.warning("persisted operation no longer valid against the schema: %s", problem)
+    return manifests
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
+    """The app; raises ``ManifestError`` when a persisted manifest is invalid (the gateway does not start)."""
     settings = settings or Settings()
+    manifests = load_manifests(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -47,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await sources.close()
 
     graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's
-    graphql_http = GraphQLHTTP(settings)
+    graphql_http = GraphQLHTTP(settings, manifests)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),

@@ -7,12 +7,13 @@ refused (fail fast at start, not at the first query).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_PASSWORD = "gateway-dev-password"  # local development default, refused outside development
@@ -107,6 +108,15 @@ class Settings(BaseSettings):
     cache_unknown_ttl_s: float = Field(default=30.0, gt=0)
     cache_timeout_s: float = Field(default=0.25, gt=0)
 
+    # Persisted queries (gateway/http/persisted.py). APQ documents live in Redis (gw:apq:<sha256>) for this long
+    # after their last use. Manifests (Apollo's or Relay's) are read once at start: the files listed in
+    # persisted_manifests (comma-separated, or a JSON list) and every *.json in persisted_dir, where
+    # `gateway persisted add` copies a release's manifest. persisted_only refuses every other document.
+    persisted_query_ttl_s: int = Field(default=30 * 86_400, ge=60)
+    persisted_manifests: Annotated[tuple[Path, ...], NoDecode] = ()
+    persisted_dir: Path = ROOT / "deploy" / "persisted"
+    persisted_only: bool = False
+
     # Downloads (the dataset wheel) and builds, shared by every checkout; scripts/lib/common.sh uses the same.
     cache_dir: Path = Path.home() / ".cache" / "polyglot-gateway"
 
@@ -118,6 +128,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_secret_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("persisted_manifests", mode="before")
+    @classmethod
+    def _paths_from_text(cls, value: object) -> object:
+        """``a.json,b.json`` or ``["a.json", "b.json"]`` (a path holding a comma needs the JSON form)."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
 
     @model_validator(mode="after")
     def _no_dev_secrets_outside_development(self) -> Settings:

@@ -11,6 +11,10 @@ Each outcome and its status (the body is JSON in the media type picked from Acce
                                                                200 as application/json; no ``data`` entry
     executed: data, maybe null in places with field errors     200
 
+Persisted queries (APQ hashes, Relay doc_ids, manifests, persisted-only mode) add their own outcomes, listed in
+``gateway.http.persisted``; the document is resolved once the context is built, inside the request's trace, so
+``extensions.explain`` shows the Redis round trip of a hash lookup.
+
 Execution runs inside ``tracing(context.trace)``, so every store call of the request (DataLoader batches
 included) is recorded; ``extensions.explain`` reports them when the request's ``extensions`` say
 ``"explain": true`` or it carries ``X-Gateway-Explain: 1``.
@@ -36,7 +40,9 @@ from gateway.config import Settings
 from gateway.http.context import build_context
 from gateway.http.graphiql import page_html
 from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
+from gateway.http.persisted import PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
+from gateway.persisted import Manifests
 from gateway.trace import tracing
 from schema import schema
 
@@ -48,13 +54,15 @@ BEARER_CHALLENGE = 'Bearer realm="gateway"'
 _OVER_GET = frozenset({OperationType.QUERY})
 _OVER_POST = frozenset({OperationType.QUERY, OperationType.MUTATION})
 _NOT_COPIED = frozenset({b"content-length", b"content-type"})
+_NAMES_A_DOCUMENT = ("query", "extensions", "doc_id")  # a GET with none of these, from a browser: GraphiQL
 
 
 class GraphQLHTTP:
     """Mount ``endpoint`` for GET and POST: ``Route("/graphql", GraphQLHTTP(settings).endpoint, ...)``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, manifests: Manifests | None = None) -> None:
         self.settings = settings
+        self.persisted = PersistedQueries(settings, manifests or Manifests())
         self._page = page_html() if settings.graphiql else None
 
     async def endpoint(self, request: Request) -> Response:
@@ -62,7 +70,11 @@ class GraphQLHTTP:
         try:
             if request.method == "POST":
                 parsed = await from_post(request, max_body_bytes=self.settings.max_body_bytes)
-            elif self._page and "query" not in request.query_params and accepts_html(request.headers.get("accept")):
+            elif (
+                self._page
+                and not any(name in request.query_params for name in _NAMES_A_DOCUMENT)
+                and accepts_html(request.headers.get("accept"))
+            ):
                 return HTMLResponse(self._page, headers={"Vary": "Accept"})
             else:
                 parsed = from_query_params(request.query_params)
@@ -80,9 +92,15 @@ class GraphQLHTTP:
             return _respond({"errors": [_error(str(exc), "UNAUTHENTICATED")]}, 401, media_type, headers)
         try:
             with tracing(context.trace):
+                try:
+                    document = await self.persisted.document(parsed, context.sources.redis)
+                except PersistedError as exc:
+                    refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
+                    headers = {"X-Request-Id": context.request_id, **exc.headers}
+                    return _respond({"errors": [refused]}, exc.status, media_type, headers)
                 result = await asyncio.wait_for(
                     schema.execute(
-                        parsed.query,
+                        document,
                         variable_values=parsed.variables,
                         context_value=context,
                         operation_name=parsed.operation_name,

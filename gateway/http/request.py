@@ -4,6 +4,10 @@ Anything wrong with the request itself, rather than with its GraphQL document, i
 (400, 413, 415) and a message for the client, answered with ``extensions.code`` BAD_REQUEST before any GraphQL
 work is done. A POST body is read at most ``max_body_bytes`` (plus one chunk) into memory, whatever its
 Content-Length says.
+
+``query`` may be left out when the request names a persisted document instead: an APQ hash in
+``extensions.persistedQuery`` (Apollo) or a ``doc_id`` (Relay). Which document that is, and whether it may run, is
+gateway/http/persisted.py's business.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from gateway.http.media import JSON, parse_media_type
 
 @dataclass(frozen=True, slots=True)
 class GraphQLRequest:
-    query: str
+    query: str | None  # None only when ``doc_id`` or ``extensions.persistedQuery`` names the document
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    doc_id: str | None = None
 
 
 class RequestError(Exception):
@@ -35,12 +40,13 @@ class RequestError(Exception):
 
 
 def from_query_params(params: Mapping[str, str]) -> GraphQLRequest:
-    """A GET: ``query``, ``operationName``, and ``variables`` / ``extensions`` as JSON text."""
+    """A GET: ``query`` (or ``doc_id``), ``operationName``, and ``variables`` / ``extensions`` as JSON text."""
     return _checked(
         query=params.get("query"),
         variables=_json_param(params, "variables"),
         operation_name=params.get("operationName"),
         extensions=_json_param(params, "extensions"),
+        doc_id=params.get("doc_id"),
     )
 
 
@@ -103,20 +109,32 @@ def from_body(body: bytes) -> GraphQLRequest:
         variables=payload.get("variables"),
         operation_name=payload.get("operationName"),
         extensions=payload.get("extensions"),
+        doc_id=payload.get("doc_id"),
     )
 
 
-def _checked(*, query: object, variables: object, operation_name: object, extensions: object) -> GraphQLRequest:
-    if query is None:
+def _checked(
+    *, query: object, variables: object, operation_name: object, extensions: object, doc_id: object = None
+) -> GraphQLRequest:
+    by_hash = isinstance(extensions, dict) and "persistedQuery" in extensions
+    if doc_id is not None:
+        if not isinstance(doc_id, str) or not doc_id.strip():
+            raise RequestError(400, "`doc_id` must be a non-empty string naming a persisted document")
+        if query is not None:
+            raise RequestError(400, "send either `query` or `doc_id`, not both")
+        if by_hash:
+            raise RequestError(400, "send either `doc_id` or `extensions.persistedQuery`, not both")
+    elif query is None and not by_hash:
         raise RequestError(400, "no GraphQL query: send the document as `query`")
-    if not isinstance(query, str):
-        raise RequestError(400, "`query` must be a string holding a GraphQL document")
-    if not query.strip():
-        raise RequestError(400, "`query` is empty")
+    if query is not None:
+        if not isinstance(query, str):
+            raise RequestError(400, "`query` must be a string holding a GraphQL document")
+        if not query.strip():
+            raise RequestError(400, "`query` is empty")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "`variables` must be a JSON object (or null)")
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(400, "`operationName` must be a string (or null)")
     if extensions is not None and not isinstance(extensions, dict):
         raise RequestError(400, "`extensions` must be a JSON object (or null)")
-    return GraphQLRequest(query, variables, operation_name or None, extensions)
+    return GraphQLRequest(query, variables, operation_name or None, extensions, doc_id)

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import pytest_asyncio
+from redis.asyncio import Redis
 
 from gateway.app import create_app
 from gateway.config import Settings
@@ -24,3 +26,16 @@ async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
             yield http
+
+
+@pytest_asyncio.fixture
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    """The test Redis (db 1), for checking what persisted queries stored; every ``gw:apq:`` key a test adds is
+    deleted after it (never a flush)."""
+    client = Redis.from_url(settings.redis_url)
+    before = {k async for k in client.scan_iter(match="gw:apq:*")}
+    yield client
+    made = [k async for k in client.scan_iter(match="gw:apq:*") if k not in before]
+    if made:
+        await client.delete(*made)
+    await client.aclose()

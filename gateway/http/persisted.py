@@ -1,0 +1,163 @@
+"""Which document a request runs: sent in full, by hash (Apollo's Automatic Persisted Queries) or by id (Relay).
+
+Apollo's protocol: ``extensions: {"persistedQuery": {"version": 1, "sha256Hash": "<hex>"}}`` (over GET the
+``extensions`` parameter is JSON text). A hash alone runs the document registered under it, from a manifest or
+from Redis; the same hash with the ``query`` registers the query in Redis once its sha256 is checked. Relay's
+convention: ``doc_id`` (body field or GET parameter) names a document of a manifest. Each refusal:
+
+    outcome                                                       status  extensions.code
+    hash only, or doc_id, that no manifest (and for a hash, no    200     PERSISTED_QUERY_NOT_FOUND,
+      Redis entry) holds                                                  Cache-Control: no-cache
+    ``persistedQuery`` not an object, ``sha256Hash`` not 64 hex   400     BAD_REQUEST
+    ``query`` whose sha256 is not ``sha256Hash``                  400     BAD_REQUEST (nothing stored)
+    ``persistedQuery.version`` other than 1                       400     PERSISTED_QUERY_NOT_SUPPORTED
+    persisted-only: a document no manifest holds, sent in full    400     PERSISTED_QUERY_NOT_SUPPORTED
+      or as an APQ registration
+    hash only while Redis is unavailable                          503     SOURCE_UNAVAILABLE (source redis)
+
+A registration stores only a document that parses, validates against the schema and passes the limits (size,
+tokens, depth, aliases, cost: as this request runs it); any other is not stored and runs as sent, so the client
+gets the usual parse, validation or limit error. Redis
+failing while registering is logged and skipped: the query still runs. In persisted-only mode Redis is never
+asked: only manifest documents run, whether named by hash, by doc_id, or sent in full (their sha256 is looked up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import GraphQLError, parse, validate
+
+from gateway.config import Settings
+from gateway.errors import SourceError
+from gateway.http.request import GraphQLRequest
+from gateway.persisted import Manifests, is_sha256, sha256_hex
+from gateway.sources import redis_persisted
+from gateway.sources.redis import RedisSource
+from schema import schema
+from schema.extensions.limits import lexical_errors, structural_errors
+
+log = logging.getLogger("gateway.http.persisted")
+
+NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+class PersistedError(Exception):
+    """A request answered without running anything: its status, ``extensions.code`` and headers."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
+
+
+def _not_found() -> PersistedError:
+    return PersistedError(200, NOT_FOUND, "PersistedQueryNotFound", NO_CACHE)
+
+
+def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
+    """The APQ hash the request names (lowercased), None when it names none; a malformed one is refused."""
+    if extensions is None or "persistedQuery" not in extensions:
+        return None
+    persisted = extensions["persistedQuery"]
+    if not isinstance(persisted, dict):
+        raise PersistedError(400, "BAD_REQUEST", "`extensions.persistedQuery` must be a JSON object")
+    version = persisted.get("version")
+    if version != 1 or isinstance(version, bool):
+        raise PersistedError(
+            400, NOT_SUPPORTED, f"persisted query version {version!r} is not supported: send version 1"
+        )
+    sha256 = persisted.get("sha256Hash")
+    if not isinstance(sha256, str) or not is_sha256(sha256.lower()):
+        raise PersistedError(400, "BAD_REQUEST", "`extensions.persistedQuery.sha256Hash` must be 64 hex digits")
+    return sha256.lower()
+
+
+class PersistedQueries:
+    """The request's document, per the module docstring. One per app: the manifests are loaded once, at start."""
+
+    def __init__(self, settings: Settings, manifests: Manifests) -> None:
+        self.settings = settings
+        self.manifests = manifests
+
+    async def document(self, request: GraphQLRequest, redis: RedisSource) -> str:
+        """The document to run, stored first when the request registers it; raises ``PersistedError``."""
+        if request.doc_id is not None:
+            operation = self.manifests.by_id.get(request.doc_id)
+            if operation is None:
+                raise _not_found()
+            return operation.document
+        sha256 = _requested_hash(request.extensions)
+        query = request.query
+        if query is None:
+            assert sha256 is not None  # request.py lets a request without `query` through only with one
+            return await self._by_hash(sha256, redis)
+        if sha256 is not None and sha256_hex(query) != sha256:
+            raise PersistedError(400, "BAD_REQUEST", "provided sha does not match query")
+        in_manifest = sha256_hex(query) in self.manifests.by_sha256
+        if self.settings.persisted_only and not in_manifest:
+            raise PersistedError(
+                400,
+                NOT_SUPPORTED,
+                "only persisted operations are accepted here: this document is in no persisted-operation manifest",
+            )
+        if sha256 is not None and not in_manifest and _storable(query, request, self.settings):
+            await self._register(sha256, query, redis)
+        return query
+
+    async def _by_hash(self, sha256: str, redis: RedisSource) -> str:
+        operation = self.manifests.by_sha256.get(sha256)
+        if operation is not None:
+            return operation.document
+        if self.settings.persisted_only:
+            raise _not_found()
+        try:
+            document = await redis_persisted.get(redis, sha256=sha256, ttl_s=self.settings.persisted_query_ttl_s)
+        except SourceError as exc:
+            log.warning("persisted query %s: %s (%s)", sha256, exc, exc.detail)
+            raise PersistedError(
+                503,
+                exc.code,
+                "persisted queries are unavailable (redis): retry, or send the query in full",
+                NO_CACHE,
+                {"source": exc.source},
+            ) from exc
+        if document is None:
+            raise _not_found()
+        return document
+
+    async def _register(self, sha256: str, query: str, redis: RedisSource) -> None:
+        ttl_s = self.settings.persisted_query_ttl_s
+        try:
+            if not await redis_persisted.put(redis, sha256=sha256, document=query, ttl_s=ttl_s):
+                await redis_persisted.touch(redis, sha256=sha256, ttl_s=ttl_s)  # registered before: keep it longer
+        except SourceError as exc:
+            log.warning("persisted query %s not registered: %s (%s)", sha256, exc, exc.detail)
+
+
+def _storable(query: str, request: GraphQLRequest, settings: Settings) -> bool:
+    """The document passes the limits (as this request runs it), parses and validates: garbage is never stored."""
+    if lexical_errors(query, settings):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    variables = request.variables or {}
+    if structural_errors(schema._schema, document, request.operation_name, variables, settings):
+        return False
+    return not validate(schema._schema, document)

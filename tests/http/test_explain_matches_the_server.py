@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import text
 
+from gateway.config import Settings
 from gateway.seeding import SeedReport
 from gateway.sources import Sources
+from loaders.cached import invalidate
 from tests.conftest import gql, round_trips
 
 RICH = """
@@ -42,7 +44,10 @@ async def test_explain_counts_what_mysql_counts(
     assert after - before == explained
 
 
-async def test_explain_lists_keys_and_time_per_call(client: httpx.AsyncClient, seeded: SeedReport) -> None:
+async def test_explain_lists_keys_and_time_per_call(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: SeedReport
+) -> None:
+    await invalidate(sources, settings, [("product", 7), ("product", 3)])  # both misses: fetched from MySQL
     body = await gql(client, '{ a: product(id: "7") { title } b: product(id: "3") { title } }', explain=True)
     mysql = body["extensions"]["explain"]["sources"]["mysql"]
     assert mysql["roundTrips"] == 1

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     cache_recommendations_ttl_s: float = Field(default=600.0, gt=0)
     cache_unknown_ttl_s: float = Field(default=30.0, gt=0)
     cache_timeout_s: float = Field(default=0.25, gt=0)
+    # Response cache: whole results of persisted queries, at most this long (field hints may shorten it).
+    response_cache: bool = True
+    response_cache_ttl_s: float = Field(default=60.0, gt=0)
 
     # Persisted queries (gateway/http/persisted.py). APQ documents live in Redis (gw:apq:<sha256>) for this long
     # after their last use. Manifests (Apollo's or Relay's) are read once at start: the files listed in

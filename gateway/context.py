@@ -27,3 +27,4 @@ class Context:
     viewer: Viewer | None = None  # from the Bearer token; None for a guest
     session_id: str | None = None  # a guest's X-Session-Id (or cookie)
     request_id: str = field(default_factory=lambda: uuid4().hex)  # in logs and in masked errors
+    private: bool = False  # a field for this viewer only was read: a cached response is theirs alone

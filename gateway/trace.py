@@ -30,6 +30,7 @@ class Call:
 class Trace:
     calls: list[Call] = field(default_factory=list)
     cache: dict[str, dict[str, int]] = field(default_factory=dict)  # entity kind → hits, misses, bypassed
+    response_cache: str | None = None  # hit, miss, stored, bypassed…; None when the response cache was not asked
 
     def count_cache(self, kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> None:
         counts = self.cache.setdefault(kind, {"hits": 0, "misses": 0, "bypassed": 0})
@@ -65,7 +66,10 @@ class Trace:
             entry["calls"].append(shown)
         for entry in sources.values():
             entry["timeMs"] = round(entry["timeMs"], 3)
-        return {"sources": sources, "cache": {kind: dict(counts) for kind, counts in self.cache.items()}}
+        explained: dict[str, Any] = {"sources": sources, "cache": {k: dict(v) for k, v in self.cache.items()}}
+        if self.response_cache is not None:
+            explained["responseCache"] = self.response_cache
+        return explained
 
 
 def _plain(key: Any) -> Any:

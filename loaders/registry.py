@@ -68,6 +68,10 @@ class Loaders:
         # Not keyed by a shared key: searches and server status.
         if settings.entity_cache:
             self._through_cache(CacheThrough(sources, settings), e, g, settings)
+        self.touched: set[tuple[str, int]] = set()  # entities this request read: the tags of a cached response
+        for kind, names in _TAGGED.items():
+            for name, key_of in names:
+                _record(getattr(self, name), kind, key_of, self.touched)
         self.product_search = ProductSearch(sources, self.products)
         self.backend_status: DataLoader[SourceName, BackendStatus] = DataLoader(
             load_fn=lambda names: load_backend_status(sources, names)
@@ -107,6 +111,44 @@ class Loaders:
             return [parts[part] for parts in got]
 
         return load
+
+
+def _same(key: Any) -> int:
+    return int(key)
+
+
+def _first(key: Any) -> int:
+    return int(key[0])
+
+
+# Which entity each loader's keys name (a TopKey or OrderPageKey names it first).
+_TAGGED: dict[str, tuple[tuple[str, Callable[[Any], int]], ...]] = {
+    "product": (
+        ("products", _same),
+        ("graph_products", _same),
+        ("product_documents", _same),
+        ("metrics", _same),
+        ("inventory", _same),
+        ("categories_by_product", _same),
+        ("bought_together", _first),
+    ),
+    "user": (("users", _same), ("graph_users", _same), ("profiles", _same), ("order_counts", _same)),
+    "orders_of": (("order_pages", _first),),
+    "order": (("orders", _same), ("order_items", _same)),
+    "recommendations": (("recommendations", _first), ("similar_users", _first)),
+}
+
+
+def _record(
+    loader: DataLoader[Any, Any], kind: str, key_of: Callable[[Any], int], touched: set[tuple[str, int]]
+) -> None:
+    load = loader.load_fn
+
+    async def recorded(keys: list[Any]) -> Any:
+        touched.update((kind, key_of(key)) for key in keys)
+        return await load(keys)
+
+    loader.load_fn = recorded
 
 
 def _usable(part: Any) -> bool:

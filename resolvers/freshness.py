@@ -13,15 +13,19 @@ _LOADERS = {
     "product": ("products", "graph_products", "product_documents", "metrics"),
     "user": ("users", "graph_users", "profiles"),
     "recommendations": (),
+    "orders_of": (),  # pages are keyed by (user, size, cursor): a response-cache tag only
+    "order": ("orders", "order_items"),
 }
 
 
-async def forget(info: Info, *, products: Iterable[int] = (), users: Iterable[int] = ()) -> None:
-    """Drop these products and users (a user with their recommendation list: a new user's may be cached empty)."""
-    users = list(users)
-    entities = [("product", key) for key in products] + [
-        (kind, key) for key in users for kind in ("user", "recommendations")
-    ]
+async def forget(
+    info: Info, *, products: Iterable[int] = (), users: Iterable[int] = (), orders: Iterable[int] = ()
+) -> None:
+    """Drop these products; these users with their recommendation lists (a new user's may be cached empty) and
+    the cached responses listing their orders; and the cached responses holding these orders."""
+    entities = [("product", key) for key in products]
+    entities += [(kind, key) for key in users for kind in ("user", "recommendations", "orders_of")]
+    entities += [("order", key) for key in orders]
     await invalidate(info.context.sources, info.context.settings, entities)
     loaders = info.context.loaders
     for kind, key in entities:

@@ -15,6 +15,7 @@ def signed_in(info: Info) -> Viewer:
     viewer = info.context.viewer
     if viewer is None:
         raise Unauthenticated("sign in to read this field: send Authorization: Bearer <token>")
+    info.context.private = True  # what follows is this viewer's: never a shared cached response
     return viewer
 
 

@@ -17,6 +17,7 @@ from gateway.records import OrderRecord
 from gateway.sources import mysql_orders
 from gateway.sources.mysql_orders import Line
 from resolvers.arguments import parse_id
+from resolvers.freshness import forget
 from resolvers.info import Info
 from resolvers.permissions import signed_in
 
@@ -52,6 +53,8 @@ async def create_order(info: Info, items: Sequence[tuple[str, int]], idempotency
         idempotency_key=idempotency_key,
         request_hash=request_hash,
     )
+    # Stock moved and the buyer has another order: cached responses showing either go now.
+    await forget(info, products=[line.product_id for line in lines], users=[viewer.user_id], orders=[order_id])
     return await _order(info, order_id)
 
 
@@ -69,6 +72,9 @@ async def change_status(info: Info, order_id: str, status: str) -> OrderRecord:
     )
     with suppress(KeyError):  # not loaded yet in this request: nothing stale to drop
         info.context.loaders.orders.clear(key)
+    record = await _order(info, key)
+    items = await info.context.loaders.order_items.load(key)  # a cancel put their stock back
+    await forget(info, products=[item.product_id for item in items], users=[record.user_id], orders=[key])
     return await _order(info, key)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from uuid import uuid4
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +35,7 @@ def build_context(
         trace=Trace(),
         viewer=viewer_from(settings, headers.get("authorization")),
         session_id=session_from(headers.get("x-session-id"), request.cookies.get(settings.session_cookie)),
-        **({"request_id": request_id} if _REQUEST_ID.match(request_id) else {}),
+        request_id=request_id if _REQUEST_ID.match(request_id) else uuid4().hex,
     )
 
 

@@ -37,11 +37,13 @@ from strawberry.types.graphql import OperationType
 
 from gateway.auth import TokenError
 from gateway.config import Settings
+from gateway.context import Context
 from gateway.http.context import build_context
 from gateway.http.graphiql import page_html
 from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
 from gateway.http.persisted import PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
+from gateway.http.response_cache import Plan, ResponseCache
 from gateway.persisted import Manifests
 from gateway.trace import tracing
 from schema import schema
@@ -49,6 +51,7 @@ from schema import schema
 log = logging.getLogger("gateway.http")
 
 EXPLAIN_HEADER = "x-gateway-explain"
+CACHE_HEADER = "X-Gateway-Cache"  # hit, miss, stored, bypassed, not: the response cache's outcome
 BEARER_CHALLENGE = 'Bearer realm="gateway"'
 
 _OVER_GET = frozenset({OperationType.QUERY})
@@ -63,6 +66,7 @@ class GraphQLHTTP:
     def __init__(self, settings: Settings, manifests: Manifests | None = None) -> None:
         self.settings = settings
         self.persisted = PersistedQueries(settings, manifests or Manifests())
+        self.responses = ResponseCache(settings)
         self._page = page_html() if settings.graphiql else None
 
     async def endpoint(self, request: Request) -> Response:
@@ -84,6 +88,7 @@ class GraphQLHTTP:
 
     async def _execute(self, request: Request, parsed: GraphQLRequest, media_type: str) -> Response:
         over_get = request.method != "POST"
+        plan: Plan | None = None
         side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
         try:
             context = build_context(request, self.settings, request.state.sources, side)
@@ -98,6 +103,12 @@ class GraphQLHTTP:
                     refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
                     headers = {"X-Request-Id": context.request_id, **exc.headers}
                     return _respond({"errors": [refused]}, exc.status, media_type, headers)
+                plan = self.responses.plan(parsed, document, context.viewer)
+                if plan is not None:
+                    hit = await self.responses.lookup(plan, context.sources)
+                    context.trace.response_cache = plan.outcome
+                    if hit is not None:
+                        return self._cached(request, parsed, context, hit, media_type)
                 result = await asyncio.wait_for(
                     schema.execute(
                         document,
@@ -123,6 +134,10 @@ class GraphQLHTTP:
         except MissingQueryError as exc:  # unreachable after the request checks; a request error all the same
             raise RequestError(400, "no GraphQL query: send the document as `query`") from exc
         errors = result.errors or []
+        if plan is not None and not errors and result.data is not None:
+            tags = context.loaders.touched
+            await self.responses.store(plan, context.sources, result.data, private=context.private, tags=tags)
+            context.trace.response_cache = plan.outcome
         never_executed = result.data is None and bool(errors) and all(error.path is None for error in errors)
         body: dict[str, Any] = {} if never_executed else {"data": result.data}
         if errors:
@@ -135,12 +150,26 @@ class GraphQLHTTP:
             body["extensions"] = extensions
         status = 400 if never_executed and media_type == GRAPHQL_RESPONSE else 200
         headers = {"X-Request-Id": context.request_id}
+        if plan is not None:
+            headers[CACHE_HEADER] = plan.outcome.split(" ")[0]
         if any((error.extensions or {}).get("code") == "UNAUTHENTICATED" for error in errors):
             status = 401  # a field needs a signed-in viewer and the request has none (DESIGN.md's table)
             headers["WWW-Authenticate"] = BEARER_CHALLENGE
         response = _respond(body, status, media_type, headers)
         response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)
         return response
+
+    def _cached(
+        self, request: Request, parsed: GraphQLRequest, context: Context, hit: bytes, media_type: str
+    ) -> Response:
+        """A response-cache hit: the stored body as it is, or with this request's explain when asked."""
+        headers = {"X-Request-Id": context.request_id, CACHE_HEADER: "hit"}
+        allowed = self.settings.explain or (context.viewer is not None and context.viewer.is_admin)
+        if allowed and _wants_explain(request, parsed):
+            body = orjson.loads(hit)
+            body["extensions"] = {"explain": context.trace.explain()}
+            return _respond(body, 200, media_type, headers)
+        return Response(hit, 200, media_type=f"{media_type}; charset=utf-8", headers={"Vary": "Accept", **headers})
 
 
 def _wants_explain(request: Request, parsed: GraphQLRequest) -> bool:

@@ -1,8 +1,11 @@
-"""The merged-entity cache in Redis: values the gateway serialized itself, read with one MGET (aiocache), written
-back and invalidated with one Lua script each.
+"""The merged-entity cache and the response cache in Redis: values the gateway serialized itself, read with one
+MGET (aiocache), written back and invalidated with one Lua script each.
 
-    {namespace}:{version}:{kind}:{id}   a cached entity (bytes), with a TTL per kind
-    {namespace}:gen:{kind}:{id}         its generation: bumped by every invalidation
+    {namespace}:{version}:{kind}:{id}         a cached entity (bytes), with a TTL per kind
+    {namespace}:gen:{kind}:{id}               its generation: bumped by every invalidation
+    {namespace}:{version}:response:{digest}   a cached GraphQL response (gateway/http/response_cache.py)
+    {namespace}:tag:{kind}:{id}               the responses that hold that entity: dropped with it
+    {namespace}:epoch                         moves with every invalidation
 
 A fill is conditional on the generation: a reader notes each key's generation in the same MGET that found the
 miss, and the write-back stores a value only if the generation is still the one it saw. So a reader that fetched
@@ -33,14 +36,31 @@ end
 return written
 """
 
-# KEYS: data_1, gen_1, …; ARGV[1]: how long a generation lives (ms), longer than any entity's TTL.
+# KEYS: epoch, then data_1, gen_1, tag_1, …; ARGV[1]: how long a generation lives (ms), longer than any TTL.
+# Each entity's cached value goes, its generation moves, and every cached response tagged with it goes too.
 _INVALIDATE = """
-for i = 1, #KEYS / 2 do
-  redis.call('DEL', KEYS[2 * i - 1])
-  redis.call('INCR', KEYS[2 * i])
-  redis.call('PEXPIRE', KEYS[2 * i], ARGV[1])
+redis.call('INCR', KEYS[1])
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  redis.call('DEL', KEYS[3 * i + 2])
+  redis.call('INCR', KEYS[3 * i + 3])
+  redis.call('PEXPIRE', KEYS[3 * i + 3], ARGV[1])
+  local responses = redis.call('SMEMBERS', KEYS[3 * i + 4])
+  for j = 1, #responses do redis.call('DEL', responses[j]) end
+  redis.call('DEL', KEYS[3 * i + 4])
 end
-return #KEYS / 2
+return (#KEYS - 1) / 3
+"""
+
+# KEYS: epoch, response, tag_1, …; ARGV: epoch seen ('' for none), ttl ms, body. Stored only if no entity was
+# invalidated since the lookup (the epoch is the same): a response computed before a write never outlives it.
+_STORE_RESPONSE = """
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+for i = 3, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[2])
+  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+end
+return 1
 """
 
 GENERATION_TTL_MS = 7 * 86_400 * 1000
@@ -74,6 +94,18 @@ class EntityKeys:
     def generation(self, kind: str, key: Any) -> str:
         return f"{self.namespace}:gen:{kind}:{key}"
 
+    def tag(self, kind: str, key: Any) -> str:
+        """The set of cached responses that hold this entity."""
+        return f"{self.namespace}:tag:{kind}:{key}"
+
+    @property
+    def epoch(self) -> str:
+        """Moves with every invalidation."""
+        return f"{self.namespace}:epoch"
+
+    def response(self, digest: str) -> str:
+        return f"{self.namespace}:{self.version}:response:{digest}"
+
 
 async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
     """The cached values and generations of ``ids`` (one MGET)."""
@@ -105,7 +137,12 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
     """Drop these (kind, id) entries and bump their generations (one script)."""
     if not entities:
         return
-    names = [name for kind, key in entities for name in (keys.data(kind, key), keys.generation(kind, key))]
+    names = [keys.epoch]
+    names += [
+        name
+        for kind, key in entities
+        for name in (keys.data(kind, key), keys.generation(kind, key), keys.tag(kind, key))
+    ]
     script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS)
     await guarded(
         source.name,
@@ -115,3 +152,39 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
         operation="invalidate",
         keys=[f"{kind}:{key}" for kind, key in entities],
     )
+
+
+async def lookup_response(
+    source: RedisSource, keys: EntityKeys, digests: Sequence[str]
+) -> tuple[list[bytes | None], bytes]:
+    """The cached responses under these digests, and the epoch seen (one MGET)."""
+    names = [keys.response(digest) for digest in digests] + [keys.epoch]
+    found: list[bytes | None] = await guarded(
+        source.name,
+        source.cache_timeout,
+        source.cache.multi_get(names),
+        DRIVER_ERRORS,
+        operation="mget response",
+        keys=list(digests),
+    )
+    return found[:-1], found[-1] or b""
+
+
+async def store_response(
+    source: RedisSource,
+    keys: EntityKeys,
+    digest: str,
+    body: bytes,
+    *,
+    ttl_s: float,
+    epoch: bytes,
+    tags: Sequence[tuple[str, Any]],
+) -> bool:
+    """Cache ``body`` under ``digest``, tagged with every entity in it, unless anything was invalidated since
+    ``epoch`` was read (one script)."""
+    names = [keys.epoch, keys.response(digest), *(keys.tag(kind, key) for kind, key in tags)]
+    script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), body)
+    stored: int = await guarded(
+        source.name, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest]
+    )
+    return bool(stored)

@@ -43,8 +43,13 @@ def keys_for(settings: Settings) -> redis_cache.EntityKeys:
     return redis_cache.EntityKeys(f"{settings.cache_namespace}:{settings.mysql_database}", cache_codec.VERSION)
 
 
+def _unknown(parts: Parts) -> bool:
+    """No store knows this id (a product or user without a row, a user the graph does not know)."""
+    return ("row" in parts and parts["row"] is None) or ("items" in parts and parts["items"] is None)
+
+
 def ttl_of(settings: Settings, kind: str, parts: Parts) -> float:
-    if parts.get("row", parts.get("items")) is None:
+    if _unknown(parts):
         return settings.cache_unknown_ttl_s
     return {
         "product": settings.cache_product_ttl_s,
@@ -118,17 +123,14 @@ class CacheThrough:
 
     async def _write_back(self, kind: str, entries: list[tuple[Any, redis_cache.Looked, Parts]]) -> None:
         entity_type = cache_codec.ENTITIES[kind]
-        fills = [
-            redis_cache.Fill(
-                kind,
-                key,
-                cache_codec.encode(entity_type(**parts)),
-                ttl_of(self.settings, kind, parts),
-                found.generation,
-            )
-            for key, found, parts in entries
-            if not any(isinstance(part, BaseException) for part in parts.values())
-        ]
+        fills = []
+        for key, found, parts in entries:
+            if _unknown(parts):  # no row: whatever else failed does not matter, nothing is there
+                parts = dict.fromkeys(parts)
+            elif any(isinstance(part, BaseException) for part in parts.values()):
+                continue
+            value = cache_codec.encode(entity_type(**parts))
+            fills.append(redis_cache.Fill(kind, key, value, ttl_of(self.settings, kind, parts), found.generation))
         try:
             await redis_cache.fill(self.sources.redis, self.keys, fills)
         except SourceError as exc:  # the answer stands; the next reader fetches again

@@ -24,6 +24,7 @@ class Query:
 
     @strawberry.field(description="The signed-in user (from the Bearer token); null for a guest.")
     async def viewer(self, info: Info) -> User | None:
+        info.context.private = True  # the viewer's own record
         if info.context.viewer is None:
             return None
         record = await info.context.loaders.users.load(info.context.viewer.user_id)

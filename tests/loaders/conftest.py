@@ -20,7 +20,7 @@ from gateway.migrate import upgrade_mysql
 from gateway.seeding import Seeder
 from gateway.sources import Sources
 from gateway.sources.mongo_schema import ensure_collections
-from tests.conftest import make_test_settings
+from tests.conftest import eventually, gql, make_test_settings
 from tests.http.conftest import serve
 
 SYNTHETIC_ORDERS = 5_000
@@ -52,4 +52,14 @@ async def synthetic_seeded(synthetic_settings: Settings) -> Settings:
 @pytest_asyncio.fixture
 async def synthetic_client(synthetic_seeded: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(synthetic_seeded) as client:
+        # A freshly started Neo4j compiles the recommendation query and loads its pages on the first call, which
+        # can take longer than the 2 s store timeout: warm it until it answers, so the tests measure round trips.
+        async def warm() -> bool:
+            body = await gql(client, WARM_UP, user=1)
+            return "errors" not in body
+
+        assert await eventually(warm, timeout=60, interval=1.0)
         yield client
+
+
+WARM_UP = '{ user(id: "1") { recommendations(limit: 10) { score } } }'

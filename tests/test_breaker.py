@@ -101,9 +101,8 @@ async def test_guarded_refuses_without_calling_the_store_while_open() -> None:
             with pytest.raises(SourceUnavailable):
                 await guarded(source, 1.0, failing(), ())
         assert breaker.breaker_states()[source] == "open"
-        with tracing(Trace()) as trace:
-            with pytest.raises(BreakerOpen):
-                await guarded(source, 1.0, failing(), (), operation="refused")
+        with tracing(Trace()) as trace, pytest.raises(BreakerOpen):
+            await guarded(source, 1.0, failing(), (), operation="refused")
         assert started == ["call", "call"]  # the third coroutine was closed, never run (no warning either)
         assert trace.calls == []  # no round trip
         assert trace.explain()["refusedByBreaker"] == {source: 1}

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway import breaker
 from gateway.breaker import breaker_states
 from gateway.config import Settings
 from gateway.seeding import SeedReport
@@ -81,6 +82,17 @@ def assert_partial(body: dict[str, Any], name: str, codes: set[str]) -> None:
 
 
 @contextmanager
+def cool_down(settings: Settings, seconds: float) -> Iterator[None]:
+    """Breakers stay open this long in the block (the checks of an open breaker need it open), the configured
+    cool-down after it (so recovery is as fast as configured)."""
+    breaker.configure(failures=settings.breaker_failures, reset_s=seconds)
+    try:
+        yield
+    finally:
+        breaker.configure(failures=settings.breaker_failures, reset_s=settings.breaker_reset_s)
+
+
+@contextmanager
 def stopped(name: str) -> Iterator[None]:
     services("stop", name)
     try:
@@ -108,7 +120,7 @@ async def test_store_out_gives_partial_data_then_the_breaker_opens_and_closes(
     assert await eventually(lambda: _whole(client), timeout=30)  # the product's merged entity is cached now
     await invalidate(sources, settings, [("product", 50)])  # so MySQL and MongoDB are really asked
     outage, first_codes = OUTAGES[how]
-    with outage(name):
+    with cool_down(settings, 60), outage(name):
         first = await ask(client)
         assert_partial(first, name, first_codes)
         assert breaker_states()[name] == "closed"  # one request's failures are not enough to open it

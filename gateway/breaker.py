@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from gateway.config import SOURCE_NAMES
 from gateway.errors import SourceAuthFailed, SourceError, SourceTimeout, SourceUnavailable
@@ -118,8 +119,9 @@ class Breaker:
         log.warning("breaker %s: open for %gs (%s)", self.source, self.reset_s, why)
 
 
-_breakers: dict[str, Breaker] = {}
+_breakers: dict[tuple[str, str], Breaker] = {}
 _config: dict[str, Any] = {"failures": DEFAULT_FAILURES, "reset_s": DEFAULT_RESET_S}
+_RANK: dict[State, int] = {"closed": 0, "half_open": 1, "open": 2}
 
 
 def configure(*, failures: int, reset_s: float) -> None:
@@ -130,13 +132,26 @@ def configure(*, failures: int, reset_s: float) -> None:
         breaker.reset_s = reset_s
 
 
-def for_source(source: str) -> Breaker:
-    breaker = _breakers.get(source)
+def for_store(source: str, endpoint: str = "") -> Breaker:
+    """The breaker of store ``source`` at ``endpoint`` (host:port): one per server per process, shared by every
+    client of that server (a second client configured for another server, as tests make, has its own)."""
+    breaker = _breakers.get((source, endpoint))
     if breaker is None:
-        breaker = _breakers[source] = Breaker(source, **_config)
+        breaker = _breakers[(source, endpoint)] = Breaker(source, **_config)
     return breaker
 
 
+def endpoint_of(url: str) -> str:
+    """``host:port`` of a store URL (several hosts for a replica set), without credentials."""
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
 def breaker_states() -> dict[str, State]:
-    """Each known store's breaker state ("closed", "open", "half_open"), for /ready and the metrics."""
-    return {name: for_source(name).state for name in (*SOURCE_NAMES, *sorted(set(_breakers) - set(SOURCE_NAMES)))}
+    """Each store's breaker state ("closed", "open", "half_open"), for the metrics; a store whose name has
+    breakers for several servers in this process (tests) shows the worst of them."""
+    states: dict[str, State] = dict.fromkeys(SOURCE_NAMES, "closed")
+    for (source, _), breaker in sorted(_breakers.items()):
+        state = breaker.state
+        if source not in states or _RANK[state] > _RANK[states[source]]:
+            states[source] = state
+    return states

@@ -9,8 +9,11 @@ import pytest
 from gateway import breaker
 from gateway.breaker import Breaker, BreakerOpen
 from gateway.errors import SourceAuthFailed, SourceTimeout, SourceUnavailable
+from gateway.sources import Sources
 from gateway.sources.base import guarded
+from gateway.sources.redis import RedisSource
 from gateway.trace import Trace, tracing
+from tests.conftest import make_test_settings
 
 
 class Clock:
@@ -81,10 +84,38 @@ def test_refused_credentials_and_late_failures_do_not_count() -> None:
     assert gate.state == "half_open"
 
 
-def test_states_of_every_store() -> None:
+def test_states_of_every_store_show_the_worst_server_of_each() -> None:
     states = breaker.breaker_states()
     assert list(states)[:4] == ["mysql", "mongodb", "neo4j", "redis"]
     assert set(states.values()) <= {"closed", "open", "half_open"}
+    other = breaker.for_store("teststore-states", "127.0.0.1:1")
+    fine = breaker.for_store("teststore-states", "127.0.0.1:2")
+    try:
+        for _ in range(other.failures):
+            other.failed(False, DOWN)
+        assert (other.state, fine.state) == ("open", "closed")
+        assert breaker.breaker_states()["teststore-states"] == "open"
+    finally:
+        breaker._breakers.pop(("teststore-states", "127.0.0.1:1"), None)
+        breaker._breakers.pop(("teststore-states", "127.0.0.1:2"), None)
+
+
+async def test_a_client_of_another_server_has_a_breaker_of_its_own(sources: Sources) -> None:
+    """Tests run apps pointed at a closed port beside the real servers: that breaker opening closes nothing else."""
+    nowhere = RedisSource(make_test_settings(redis_url="redis://127.0.0.1:9/1", source_timeout_s=0.5))
+    try:
+        assert nowhere.breaker is not sources.redis.breaker
+        for _ in range(nowhere.breaker.failures):
+            with pytest.raises(SourceUnavailable):
+                await nowhere.ping()
+        assert nowhere.breaker.state == "open"
+        with pytest.raises(BreakerOpen):
+            await nowhere.ping()
+        assert sources.redis.breaker.state == "closed"
+        await sources.redis.ping()
+    finally:
+        await nowhere.close()
+        breaker._breakers.pop(("redis", "127.0.0.1:9"), None)
 
 
 async def test_guarded_refuses_without_calling_the_store_while_open() -> None:
@@ -108,7 +139,7 @@ async def test_guarded_refuses_without_calling_the_store_while_open() -> None:
         assert trace.explain()["refusedByBreaker"] == {source: 1}
     finally:
         breaker.configure(failures=5, reset_s=5.0)
-        breaker._breakers.pop(source, None)
+        breaker._breakers.pop((source, ""), None)
 
 
 async def test_guarded_times_out_without_waiting_for_the_call_to_unwind() -> None:
@@ -131,4 +162,4 @@ async def test_guarded_times_out_without_waiting_for_the_call_to_unwind() -> Non
         release.set()
         await asyncio.wait_for(unwound.wait(), 5)
     finally:
-        breaker._breakers.pop(source, None)
+        breaker._breakers.pop((source, ""), None)

@@ -11,7 +11,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from gateway.breaker import breaker_states
 from gateway.errors import SourceError
 from gateway.sources import Source, Sources, mysql_outbox
 
@@ -27,8 +26,8 @@ async def probe(source: Source) -> dict[str, Any]:
     except SourceError as exc:
         log.warning("readiness: %s down: %s", source.name, exc.detail)
         down = {"up": False, "latencyMs": _ms_since(start), "code": exc.code, "error": str(exc)}
-        return {**down, "breaker": breaker_states()[source.name]}
-    return {"up": True, "latencyMs": _ms_since(start), "breaker": breaker_states()[source.name]}
+        return {**down, "breaker": source.breaker.state}
+    return {"up": True, "latencyMs": _ms_since(start), "breaker": source.breaker.state}
 
 
 def _ms_since(start: float) -> float:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from gateway import breaker, trace
-from gateway.breaker import BreakerOpen
+from gateway.breaker import Breaker, BreakerOpen
 from gateway.errors import SourceAuthFailed, SourceError, SourceTimeout, SourceUnavailable
 
 T = TypeVar("T")
@@ -23,8 +23,16 @@ class ServerInfo:
     version: str
 
 
+class Guardable(Protocol):
+    """What ``guarded()`` needs of a store client: its name, and the circuit breaker of its server."""
+
+    name: str
+    breaker: Breaker
+
+
 class Source(Protocol):
     name: str
+    breaker: Breaker
 
     async def ping(self) -> None: ...
 
@@ -34,7 +42,7 @@ class Source(Protocol):
 
 
 async def guarded(
-    source: str,
+    source: Guardable | str,
     timeout: float,
     call: Awaitable[T],
     driver_errors: tuple[type[BaseException], ...],
@@ -48,20 +56,24 @@ async def guarded(
     ``call`` must be one round trip to the store: it is recorded as one in the current request's trace, with
     ``operation`` and the shared ``keys`` it asked for (what ``extensions.explain`` shows). The store's circuit
     breaker (gateway/breaker.py) is asked first: while it is open, ``call`` is dropped unawaited and
-    ``BreakerOpen`` raised at once.
+    ``BreakerOpen`` raised at once. ``source`` is the store's client, or only its name for a client of
+    its own (that store's breaker without an endpoint).
     """
-    gate = breaker.for_source(source)
+    if isinstance(source, str):
+        name, gate = source, breaker.for_store(source)
+    else:
+        name, gate = source.name, source.breaker
     try:
         probe = gate.admit()
     except BreakerOpen:
         _discard(call)
         if (current := trace.current.get()) is not None:
-            current.refuse(source)
+            current.refuse(name)
         raise
     started = time.perf_counter()
     error: str | None = None
     try:
-        result = await _translated(source, timeout, call, driver_errors, auth_errors)
+        result = await _translated(name, timeout, call, driver_errors, auth_errors)
     except SourceError as exc:
         error = exc.code
         if breaker.counts_as_failure(exc):
@@ -78,7 +90,7 @@ async def guarded(
         return result
     finally:
         if (current := trace.current.get()) is not None:
-            current.record(source, operation, keys, time.perf_counter() - started, error)
+            current.record(name, operation, keys, time.perf_counter() - started, error)
 
 
 async def _translated(

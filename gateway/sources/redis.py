@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from gateway import breaker
 from gateway.config import Settings
 from gateway.sources.base import ServerInfo, guarded
 
@@ -35,6 +36,7 @@ class RedisSource:
 
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.source_timeout_s
+        self.breaker = breaker.for_store(self.name, breaker.endpoint_of(settings.redis_url))
         self.client: Redis = Redis.from_url(
             settings.redis_url,
             socket_timeout=settings.source_timeout_s,
@@ -61,10 +63,10 @@ class RedisSource:
         )
 
     async def ping(self) -> None:
-        await guarded(self.name, self.timeout, self.client.ping(), DRIVER_ERRORS)
+        await guarded(self, self.timeout, self.client.ping(), DRIVER_ERRORS)
 
     async def server_info(self) -> ServerInfo:
-        info = await guarded(self.name, self.timeout, self.client.info("server"), DRIVER_ERRORS)
+        info = await guarded(self, self.timeout, self.client.info("server"), DRIVER_ERRORS)
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
 
     async def close(self) -> None:

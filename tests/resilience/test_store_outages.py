@@ -18,7 +18,6 @@ import httpx
 import pytest
 
 from gateway import breaker
-from gateway.breaker import breaker_states
 from gateway.config import Settings
 from gateway.seeding import SeedReport
 from gateway.sources import Sources
@@ -116,19 +115,20 @@ OUTAGES = {"stopped": (stopped, {"SOURCE_UNAVAILABLE"}), "hung": (hung, {"TIMEOU
 async def test_store_out_gives_partial_data_then_the_breaker_opens_and_closes(
     client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: SeedReport, name: str, how: str
 ) -> None:
-    assert breaker_states()[name] == "closed"
+    gate = sources.by_name(name).breaker  # the app's clients share it: same server, same process
+    assert gate.state == "closed"
     assert await eventually(lambda: _whole(client), timeout=30)  # the product's merged entity is cached now
     await invalidate(sources, settings, [("product", 50)])  # so MySQL and MongoDB are really asked
     outage, first_codes = OUTAGES[how]
     with cool_down(settings, 60), outage(name):
         first = await ask(client)
         assert_partial(first, name, first_codes)
-        assert breaker_states()[name] == "closed"  # one request's failures are not enough to open it
+        assert gate.state == "closed"  # one request's failures are not enough to open it
 
         async def burst() -> bool:  # concurrent requests, as under load, until the breaker has seen enough
             for body in await asyncio.gather(*(ask(client) for _ in range(3))):
                 assert_partial(body, name, {"SOURCE_UNAVAILABLE", "TIMEOUT"})
-            return breaker_states()[name] == "open"
+            return gate.state == "open"
 
         assert await eventually(burst, timeout=30, interval=0)
 
@@ -148,13 +148,15 @@ async def test_store_out_gives_partial_data_then_the_breaker_opens_and_closes(
             "error": f"{name} is unavailable (circuit breaker open)",
             "breaker": "open",
         }
-        assert breaker_states()[name] == "open"
+        assert gate.state == "open"
 
     async def recovered() -> bool:  # the cool-down passes, a probe goes through, the breaker closes
-        return await _whole(client) and breaker_states()[name] == "closed"
+        return await _whole(client) and gate.state == "closed"
 
     assert await eventually(recovered, timeout=90)
-    assert set(breaker_states().values()) == {"closed"}
+    assert {s.name: s.breaker.state for s in sources.all()} == dict.fromkeys(
+        ("mysql", "mongodb", "neo4j", "redis"), "closed"
+    )
     response = await client.get("/ready")
     assert response.status_code == 200
     assert response.json()["sources"][name]["breaker"] == "closed"

@@ -213,10 +213,10 @@ def exposition(outbox: OutboxLag | None = None, breakers: Mapping[str, str] | No
     return counted + generate_latest(scraped)
 
 
-def clear_multiprocess_dir() -> None:
-    """Empty ``PROMETHEUS_MULTIPROC_DIR`` (created if missing) before workers start: stale files of an earlier run
-    would be summed into this one's counters."""
-    if not (directory := os.environ.get(MULTIPROC_ENV)):
+def clear_multiprocess_dir(directory: str | None = None) -> None:
+    """Empty ``directory`` (default: ``PROMETHEUS_MULTIPROC_DIR``; created if missing) before workers start: stale
+    files of an earlier run would be summed into this one's counters. Nothing to do when neither is set."""
+    if not (directory := directory or os.environ.get(MULTIPROC_ENV)):
         return
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):

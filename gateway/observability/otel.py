@@ -4,7 +4,7 @@ When on, every GraphQL request over HTTP is a SERVER span (named "<type> <operat
 type and outcome, the HTTP status and the request id) and every store round trip inside it a CLIENT child span
 ("<source> <operation>": ``db.system``, ``db.operation.name``, the number of keys, ``error.type`` when it failed).
 Store spans are recorded when the call has ended, from the same hook in ``guarded()`` that counts it, with the
-call's real start and end times.
+call's real start and end times; store calls outside a request make none.
 
 ``GATEWAY_OTEL_ENDPOINT`` (an OTLP/HTTP collector, e.g. ``http://collector:4318``; ``/v1/traces`` is appended
 unless the URL names a path) turns it on at start. The provider is the gateway's own, not OpenTelemetry's global
@@ -107,10 +107,14 @@ def finish_request(
 
 
 def store_span(source: str, operation: str, key_count: int, seconds: float, error: str | None) -> None:
-    """A child span of the current one for a store round trip that has just ended, ``seconds`` long."""
+    """A child span of the current one for a store round trip that has just ended, ``seconds`` long. Calls made
+    outside a traced request (the relay polling the outbox, a /metrics scrape) make no span: they would be noise."""
     if _tracer is None:
         return
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
+
+    if not get_current_span().get_span_context().is_valid:
+        return
 
     end = time.time_ns()
     attributes: dict[str, Any] = {

@@ -6,11 +6,15 @@ import asyncio
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gateway.config import Settings
@@ -114,3 +118,42 @@ def test_the_serve_config_writes_json_lines_to_stderr() -> None:
         ("uvicorn.error", "INFO", "started"),
         ("gateway.http", "WARNING", "careful now"),
     ]
+
+
+def test_gateway_serve_logs_json_lines(settings: Settings) -> None:
+    """A real ``gateway serve`` with GATEWAY_LOG_FORMAT=json: every line it writes is a JSON object, uvicorn's own
+    (startup, access log) included; /metrics answers over the socket."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_LOG_FORMAT": "json",
+        "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+    }
+    gateway = str(Path(sys.executable).with_name("gateway"))
+    proc = subprocess.Popen([gateway, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "gateway serve did not answer /health within 30s"
+            time.sleep(0.2)
+        scraped = httpx.get(f"{base}/metrics", timeout=10)
+        assert scraped.status_code == 200
+        assert "gateway_outbox_pending" in scraped.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    entries = [json.loads(line) for line in output.splitlines() if line.strip()]
+    messages = [(entry["logger"], entry["message"]) for entry in entries]
+    assert ("uvicorn.error", "Application startup complete.") in messages, output
+    assert any(logger == "uvicorn.access" and "GET /metrics" in message for logger, message in messages), output

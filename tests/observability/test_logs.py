@@ -77,7 +77,7 @@ async def test_every_line_of_a_request_carries_its_id(lines: list[str], seeded: 
     assert product_line["request_id"] == "obs-product-0001"
     assert user_line["request_id"] == "obs-user-0001"
     assert product_line["level"] == "WARNING"
-    assert product_line["logger"] == "loaders.cached"
+    assert product_line["logger"] == "gateway.cache"
     assert product_line["timestamp"].endswith("+00:00")
 
 

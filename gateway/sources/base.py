@@ -10,6 +10,7 @@ from typing import Any, Protocol, TypeVar
 
 from gateway import trace
 from gateway.errors import SourceAuthFailed, SourceError, SourceTimeout, SourceUnavailable
+from gateway.observability.calls import observe_store_call
 
 T = TypeVar("T")
 
@@ -59,6 +60,7 @@ async def guarded(
     finally:
         if (current := trace.current.get()) is not None:
             current.record(source, operation, keys, time.perf_counter() - started, error)
+        observe_store_call(source, operation, keys, time.perf_counter() - started, error)  # metrics, spans
 
 
 async def _translated(

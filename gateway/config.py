@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     # Every call to a store is bounded by this many seconds (connect included).
     source_timeout_s: float = Field(default=2.0, gt=0)
+    # Circuit breaker per store (gateway/breaker.py): open after this many consecutive failures (unavailable or
+    # timed out); while open, calls to that store fail at once; after breaker_reset_s one probe call goes through.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset_s: float = Field(default=5.0, gt=0)
 
     # DataLoaders: at most this many keys per batch (one round trip each). Batching off = one round trip per key
     # (the naive N+1 resolution, kept for benchmarks and for comparing explain output).

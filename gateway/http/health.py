@@ -1,4 +1,5 @@
-"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request)."""
+"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request, and the state
+of its circuit breaker)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from gateway.breaker import breaker_states
 from gateway.errors import SourceError
 from gateway.sources import Source, Sources, mysql_outbox
 
@@ -17,13 +19,16 @@ log = logging.getLogger(__name__)
 
 
 async def probe(source: Source) -> dict[str, Any]:
+    """One ping through the store's breaker (while it is open the ping fails at once; once its cool-down is over,
+    the ping is the probe that closes it), and the breaker's state after it."""
     start = time.perf_counter()
     try:
         await source.ping()
     except SourceError as exc:
         log.warning("readiness: %s down: %s", source.name, exc.detail)
-        return {"up": False, "latencyMs": _ms_since(start), "code": exc.code, "error": str(exc)}
-    return {"up": True, "latencyMs": _ms_since(start)}
+        down = {"up": False, "latencyMs": _ms_since(start), "code": exc.code, "error": str(exc)}
+        return {**down, "breaker": breaker_states()[source.name]}
+    return {"up": True, "latencyMs": _ms_since(start), "breaker": breaker_states()[source.name]}
 
 
 def _ms_since(start: float) -> float:

@@ -24,9 +24,12 @@ class MongoSource:
         timeout_ms = int(settings.source_timeout_s * 1000)
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
             settings.mongo_url,
-            serverSelectionTimeoutMS=timeout_ms,
+            # A stopped server leaves nothing to select: said before guarded()'s bound, as SOURCE_UNAVAILABLE
+            # (PyMongo waits the whole selection timeout even when the server refuses connections).
+            serverSelectionTimeoutMS=timeout_ms * 3 // 4,
             connectTimeoutMS=timeout_ms,
-            socketTimeoutMS=timeout_ms,
+            # A hung server: guarded()'s bound answers first (TIMEOUT) and cancels the call; this is a backstop.
+            socketTimeoutMS=timeout_ms + 1000,
             appname="polyglot-gateway",
         )
         self.db: AsyncDatabase[Document] = self.client[settings.mongo_database]

@@ -16,6 +16,10 @@ from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
+from gateway.http.prometheus import metrics_endpoint
+from gateway.observability import otel
+from gateway.observability.metrics import operation_names
+from gateway.observability.request import instrumented
 from gateway.persisted import Manifests, manifest_paths, schema_problems
 from gateway.relay import Relay
 from gateway.sources import Sources
@@ -46,6 +50,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The app; raises ``ManifestError`` when a persisted manifest is invalid (the gateway does not start)."""
     settings = settings or Settings()
     manifests = load_manifests(settings)
+    operation_names.allow(operation.name for operation in manifests.operations())  # metric labels always kept
+    if settings.otel_endpoint:
+        otel.configure(settings.otel_endpoint)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -69,8 +76,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
-        Route("/graphql", graphql_http.endpoint, methods=["GET", "POST"]),
+        Route("/graphql", instrumented(graphql_http.endpoint), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
         Route(f"{ASSET_PREFIX}/{{name:str}}", asset_endpoint(settings.graphiql_assets_dir), methods=["GET"]),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)

@@ -19,6 +19,7 @@ from gateway.errors import SourceAuthFailed, SourceError
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gateway.observability import logs, metrics
     from gateway.persisted import ManifestError, Manifests, manifest_paths
 
     try:  # the app loads them too: checked here first so a bad manifest is one clear line, not a traceback
@@ -26,11 +27,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except ManifestError as exc:
         print(f"gateway serve: invalid persisted manifest: {exc}", file=sys.stderr)
         return 1
+    metrics.clear_multiprocess_dir()  # PROMETHEUS_MULTIPROC_DIR, when set: counters start from zero
     uvicorn.run(
         "gateway.asgi:app",
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level,
+        log_config=logs.log_config(settings),  # GATEWAY_LOG_FORMAT, the request id on every line
         reload=args.reload,
         proxy_headers=True,
     )
@@ -194,12 +197,11 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
-    import logging
-
+    from gateway.observability import logs
     from gateway.relay import Relay
     from gateway.sources import Sources
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure(settings)
 
     async def run() -> int:
         sources = Sources.create(settings)

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Observability (gateway/observability/): log lines as JSON or text (auto: text in development, JSON
+    # otherwise), Prometheus metrics on GET /metrics, OpenTelemetry spans to this OTLP/HTTP collector when set.
+    log_format: Literal["auto", "json", "text"] = "auto"
+    metrics: bool = True
+    otel_endpoint: str | None = None
 
     # MySQL / MariaDB: the system of record. The password lives apart from the URL so it can come from a secret.
     mysql_url: str = "mysql+asyncmy://gateway@127.0.0.1:3306/gateway"
@@ -134,6 +139,11 @@ class Settings(BaseSettings):
     @field_validator("auth_jwt_secret", "auth_public_key_file", "auth_jwks_file", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("otel_endpoint", mode="before")
+    @classmethod
+    def _empty_endpoint_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("persisted_manifests", mode="before")

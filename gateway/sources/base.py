@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from gateway import breaker, trace
 from gateway.breaker import Breaker, BreakerOpen
 from gateway.errors import SourceAuthFailed, SourceError, SourceTimeout, SourceUnavailable
+from gateway.observability.calls import observe_store_call
 
 T = TypeVar("T")
 
@@ -91,6 +92,7 @@ async def guarded(
     finally:
         if (current := trace.current.get()) is not None:
             current.record(name, operation, keys, time.perf_counter() - started, error)
+        observe_store_call(name, operation, keys, time.perf_counter() - started, error)  # metrics, spans
 
 
 async def _translated(

@@ -70,5 +70,6 @@ class RedisSource:
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
 
     async def close(self) -> None:
-        await self.cache.close()
+        # aiocache's close() calls redis-py's deprecated close(); its client is closed the current way.
+        await self.cache.client.aclose()
         await self.client.aclose()

@@ -161,7 +161,10 @@ async def test_a_hash_hit_is_one_redis_round_trip_in_explain(client: httpx.Async
     await send(client, "POST", query=document, extensions=apq(digest))
     response = await send(client, "POST", extensions={**apq(digest), "explain": True})
     calls = response.json()["extensions"]["explain"]["sources"]["redis"]["calls"]
-    assert [(call["operation"], call["keys"]) for call in calls] == [("apq_get", [digest])]
+    # The document by its hash, then the response cache's lookup of its result (stored by the first request).
+    assert [call["operation"] for call in calls] == ["apq_get", "mget response"]
+    assert calls[0]["keys"] == [digest]
+    assert response.headers["x-gateway-cache"] == "hit"
 
 
 # --- refusals: nothing is stored ----------------------------------------------------------------------------

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import shlex
 import shutil
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.config import SOURCE_NAMES, Settings, SourceName
@@ -26,15 +28,40 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     except ManifestError as exc:
         print(f"gateway serve: invalid persisted manifest: {exc}", file=sys.stderr)
         return 1
+    workers = args.workers or settings.workers
+    if workers > 1 and args.reload:
+        print("gateway serve: --reload runs one process: drop --workers (or GATEWAY_WORKERS)", file=sys.stderr)
+        return 2
     uvicorn.run(
-        "gateway.asgi:app",
+        "gateway.asgi:app",  # an import string: each worker process imports the app (and builds its own clients)
         host=args.host or settings.host,
         port=args.port or settings.port,
+        workers=workers,
         log_level=settings.log_level,
+        log_config=log_config(settings),
         reload=args.reload,
         proxy_headers=True,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
     )
     return 0
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging, with the process id on every line (which worker said it) and the gateway's own loggers
+    (lifespan, relay, draining) on the same handler; applied in every worker process."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"]["fmt"] = "%(levelprefix)s [%(process)d] %(message)s"
+    config["formatters"]["access"]["fmt"] = (
+        '%(levelprefix)s [%(process)d] %(client_addr)s - "%(request_line)s" %(status_code)s'
+    )
+    config["loggers"]["gateway"] = {
+        "handlers": ["default"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 async def _ping(settings: Settings, name: SourceName, wait: float) -> str | None:
@@ -337,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="default: GATEWAY_HOST (127.0.0.1)")
     serve.add_argument("--port", type=int, help="default: GATEWAY_PORT (8000)")
     serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+    serve.add_argument(
+        "--workers", type=int, choices=range(1, 65), metavar="N", help="worker processes, 1 to 64 (GATEWAY_WORKERS)"
+    )
     serve.set_defaults(run=_serve)
 
     ping = commands.add_parser("ping", help="wait until one store answers a real request")

@@ -38,7 +38,13 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
     client: httpx.AsyncClient, sources: Sources, stocked: list[int], tmp_path: Path
 ) -> None:
     order_id = await new_order(client, 7)
-    served = Served(tmp_path / "serve.log", GATEWAY_SHUTDOWN_DRAIN_S=str(DRAIN_S), GATEWAY_SHUTDOWN_TIMEOUT_S="60")
+    served = Served(
+        tmp_path / "serve.log",
+        GATEWAY_SHUTDOWN_DRAIN_S=str(DRAIN_S),
+        GATEWAY_SHUTDOWN_TIMEOUT_S="60",
+        GATEWAY_WRITE_TIMEOUT_S="60",  # the mutation waits on the test's lock for a few seconds
+        GATEWAY_REQUEST_TIMEOUT_S="60",
+    )
     http = httpx.AsyncClient(base_url=served.base, timeout=60)
     try:
         async with sources.mysql.engine.connect() as lock:
@@ -53,11 +59,13 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
             )
 
             async def waiting_for_the_lock() -> bool:
+                """The gateway's connection runs the order's SELECT … FOR UPDATE: it can only be waiting for us.
+                (PROCESSLIST shows the same MySQL user's threads without the PROCESS privilege.)"""
                 async with sources.mysql.engine.connect() as conn:
                     rows = await conn.execute(
                         text(
-                            "SELECT trx_query FROM information_schema.innodb_trx"
-                            " WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%FOR UPDATE%'"
+                            "SELECT info FROM information_schema.processlist"
+                            " WHERE id <> CONNECTION_ID() AND info LIKE '%FOR UPDATE%'"
                         )
                     )
                     return any(re.search(rf"\b{order_id}\b", row[0] or "") for row in rows)

@@ -14,12 +14,14 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select, text
 
 from gateway.sources import Sources
 from gateway.sources import mysql_tables as t
 from tests.conftest import ADMIN_ID, eventually, token_for
 from tests.serving import GATEWAY, Served, new_order
+from tests.writes.conftest import stocked  # noqa: F401  (a fixture of the write tests: products in stock)
 
 DRAIN_S = 3
 UPDATE = "mutation ($id: ID!) { updateOrderStatus(id: $id, status: PAID) { id status } }"
@@ -34,8 +36,9 @@ async def refused(base: str) -> bool:
     return False
 
 
+@pytest.mark.usefixtures("stocked")
 async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the_stores(
-    client: httpx.AsyncClient, sources: Sources, stocked: list[int], tmp_path: Path
+    client: httpx.AsyncClient, sources: Sources, tmp_path: Path
 ) -> None:
     order_id = await new_order(client, 7)
     served = Served(

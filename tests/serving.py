@@ -36,6 +36,7 @@ async def new_order(client: httpx.AsyncClient, user: int) -> int:
     """A new order of ``user``'s for one unit of the write tests' product (the ``stocked`` fixture); its id."""
     items = [{"productId": str(PRODUCT_ID), "quantity": 1}]
     body = await gql(client, CREATE, {"items": items, "key": uuid.uuid4().hex}, user=user)
+    assert body.get("data"), body
     return int(body["data"]["createOrder"]["id"])
 
 

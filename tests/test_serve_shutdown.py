@@ -40,7 +40,6 @@ async def refused(base: str) -> bool:
 async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the_stores(
     client: httpx.AsyncClient, sources: Sources, tmp_path: Path
 ) -> None:
-    order_id = await new_order(client, 7)
     served = Served(
         tmp_path / "serve.log",
         GATEWAY_SHUTDOWN_DRAIN_S=str(DRAIN_S),
@@ -50,6 +49,7 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
     )
     http = httpx.AsyncClient(base_url=served.base, timeout=60)
     try:
+        order_id = await new_order(client, 7)
         async with sources.mysql.engine.connect() as lock:
             await lock.begin()
             await lock.execute(select(t.orders.c.id).where(t.orders.c.id == order_id).with_for_update())
@@ -61,6 +61,8 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
                 )
             )
 
+            seen: list[str] = []  # what the gateway's connections run (for the failure message)
+
             async def waiting_for_the_lock() -> bool:
                 """The gateway's connection runs the order's SELECT … FOR UPDATE: it can only be waiting for us.
                 (PROCESSLIST shows the same MySQL user's threads without the PROCESS privilege.)"""
@@ -71,9 +73,14 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
                             " WHERE id <> CONNECTION_ID() AND info LIKE '%FOR UPDATE%'"
                         )
                     )
-                    return any(re.search(rf"\b{order_id}\b", row[0] or "") for row in rows)
+                    seen[:] = [row[0] for row in rows]
+                    return any(re.search(rf"\b{order_id}\b", info or "") for info in seen)
 
-            assert await eventually(waiting_for_the_lock, timeout=30), "the mutation never reached the row lock"
+            assert await eventually(waiting_for_the_lock, timeout=30), (
+                "the mutation never reached the row lock",
+                seen,
+                mutation.done() and mutation.result().text,
+            )
 
             served.proc.send_signal(signal.SIGTERM)
 

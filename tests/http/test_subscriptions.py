@@ -62,9 +62,12 @@ def gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Served,
 
 
 @pytest_asyncio.fixture
-async def order_id(client: httpx.AsyncClient, sources: Sources) -> int:
-    """A new order of OWNER's (tests using it need ``stocked``) whose order.created the relay has applied and so
-    already published."""
+async def order_id(
+    client: httpx.AsyncClient,
+    sources: Sources,
+    stocked: list[int],  # noqa: F811  (imported above: the write tests' products in stock)
+) -> int:
+    """A new order of OWNER's whose order.created the relay has applied (and so already published)."""
     key = await new_order(client, OWNER)
 
     async def applied() -> bool:
@@ -154,7 +157,6 @@ async def refusal(ws: ClientConnection) -> list[str]:
     return [error["extensions"]["code"] for error in errors]
 
 
-@pytest.mark.usefixtures("stocked")
 async def test_a_change_made_through_one_process_reaches_subscribers_on_another(
     gateways: tuple[Served, Served],
     sources: Sources,
@@ -201,7 +203,6 @@ async def test_a_change_made_through_one_process_reaches_subscribers_on_another(
     assert await eventually(none_listening, timeout=DEADLINE_S), "closing the subscriptions did not UNSUBSCRIBE"
 
 
-@pytest.mark.usefixtures("stocked")
 async def test_who_may_subscribe(
     gateways: tuple[Served, Served], order_id: int, sockets: list[ClientConnection]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
@@ -12,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from gateway.config import Settings
+from gateway.http.draining import Drain, hook_signals
 from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class State(TypedDict):
     sources: Sources
+    drain: Drain
 
 
 def load_manifests(settings: Settings) -> Manifests:
@@ -59,17 +62,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.graphiql and (missing := missing_assets(settings.graphiql_assets_dir)):
             log.warning("GraphiQL assets missing under %s: %s", settings.graphiql_assets_dir, missing)
         sources = Sources.create(settings)
+        drain = Drain()
+        unhook = hook_signals(drain, settings.shutdown_drain_s)
         stop = asyncio.Event()
         relay_task = None
         if settings.relay_in_serve:
             relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
+        log.info("gateway process %d started", os.getpid())
         try:
-            yield {"sources": sources}
+            yield {"sources": sources, "drain": drain}
         finally:
+            drain.begin()
+            unhook()
             stop.set()
             if relay_task is not None:
                 await relay_task
             await sources.close()
+            log.info("gateway process %d: store clients closed", os.getpid())
 
     graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's
     graphql_http = GraphQLHTTP(settings, manifests)

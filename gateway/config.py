@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     metrics: bool = True
     otel_endpoint: str | None = None
 
+    # `gateway serve`: worker processes (each with its own store clients), and shutdown. On SIGTERM (or the first
+    # Ctrl+C) /ready answers 503 {"draining": true} for shutdown_drain_s while everything is still served, so a
+    # load balancer stops sending; then the server stops accepting and waits up to shutdown_timeout_s for requests
+    # in flight before it cancels them and closes the store clients.
+    workers: int = Field(default=1, ge=1, le=64)
+    shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
+    shutdown_timeout_s: int = Field(default=30, ge=1)
+
     # MySQL / MariaDB: the system of record. The password lives apart from the URL so it can come from a secret.
     mysql_url: str = "mysql+asyncmy://gateway@127.0.0.1:3306/gateway"
     mysql_password: SecretStr = SecretStr(DEV_PASSWORD)

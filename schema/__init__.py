@@ -15,6 +15,7 @@ from schema.extensions.operation import OperationName
 from schema.scalars import SCALARS
 from schema.types.mutation import Mutation
 from schema.types.query import Query
+from schema.types.subscription import Subscription
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
@@ -27,6 +28,7 @@ class GatewaySchema(strawberry.Schema):
 schema = GatewaySchema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[Limits, ErrorCodes, OperationName],
     config=StrawberryConfig(scalar_map=SCALARS),
 )

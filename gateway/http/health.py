@@ -1,5 +1,5 @@
-"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request, and the state
-of its circuit breaker)."""
+"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request, the state of
+its circuit breaker, and the process is not draining for shutdown: gateway/http/draining.py)."""
 
 from __future__ import annotations
 
@@ -59,5 +59,9 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def ready(request: Request) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if request.state.drain.active:  # shutting down: no store is asked, the answer is no
+        return JSONResponse({"status": "draining", "draining": True}, status_code=503, headers=headers)
     ok, body = await readiness(request.state.sources)
-    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+    body["draining"] = False
+    return JSONResponse(body, status_code=200 if ok else 503, headers=headers)

@@ -27,7 +27,7 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "color_message",  # uvicorn's coloured copy of the message
 }
 NO_REQUEST = "-"
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] [%(process)d] %(message)s"  # which worker said it
 
 
 class RequestIdFilter(logging.Filter):
@@ -45,6 +45,7 @@ class JsonFormatter(logging.Formatter):
             "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
+            "process": record.process,
             "message": record.getMessage(),
         }
         if (rid := getattr(record, "request_id", None) or request_id()) not in (None, NO_REQUEST):

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from gateway import breaker
 from gateway.config import Settings
 from gateway.sources.base import ServerInfo, guarded
+from gateway.sources.redis_pubsub import Channels
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
 
@@ -62,6 +63,9 @@ class RedisSource:
             connection_pool_kwargs={"socket_timeout": settings.source_timeout_s},
         )
 
+        # Pub/sub (subscriptions): one subscriber connection per process, opened by the first listener.
+        self.channels = Channels(publisher=self.client, url=settings.redis_url, timeout=settings.source_timeout_s)
+
     async def ping(self) -> None:
         await guarded(self, self.timeout, self.client.ping(), DRIVER_ERRORS)
 
@@ -70,6 +74,7 @@ class RedisSource:
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
 
     async def close(self) -> None:
+        await self.channels.close()
         # aiocache's close() calls redis-py's deprecated close(); its client is closed the current way.
         await self.cache.client.aclose()
         await self.client.aclose()

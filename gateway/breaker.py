@@ -112,6 +112,12 @@ class Breaker:
         if probe:
             self._probing = False
 
+    def close(self) -> None:
+        """Closed, with no failure counted, whatever the state was."""
+        self._state = "closed"
+        self._streak = 0
+        self._probing = False
+
     def _open(self, why: str) -> None:
         self._state = "open"
         self._opened_at = self._clock()
@@ -139,6 +145,13 @@ def for_store(source: str, endpoint: str = "") -> Breaker:
     if breaker is None:
         breaker = _breakers[(source, endpoint)] = Breaker(source, **_config)
     return breaker
+
+
+def reset() -> None:
+    """Close every breaker of this process and forget its failures (tests: one case's outage, or a burst that
+    overloaded a store, does not fail the next case's calls)."""
+    for breaker in _breakers.values():
+        breaker.close()
 
 
 def endpoint_of(url: str) -> str:

@@ -74,6 +74,11 @@ class Breaker:
             return "half_open"
         return self._state
 
+    @property
+    def streak(self) -> int:
+        """Consecutive failures counted while closed (it opens at ``failures``)."""
+        return self._streak
+
     def admit(self) -> bool:
         """Let a call through, or raise ``BreakerOpen``. True when the call is the half-open probe."""
         if self._state == "closed":

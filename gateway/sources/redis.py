@@ -60,7 +60,14 @@ class RedisSource:
             password=unquote(url.password) if url.password else None,
             timeout=None,
             create_connection_timeout=settings.source_timeout_s,
-            connection_pool_kwargs={"socket_timeout": settings.source_timeout_s},
+            connection_pool_kwargs={
+                "socket_timeout": settings.source_timeout_s,
+                "health_check_interval": 30,
+                # As for self.client: a connection that died with a server restart is replaced once, at once
+                # (without it, every pooled connection fails one call after a restart and opens the breaker).
+                "retry": Retry(NoBackoff(), retries=1),
+                "retry_on_error": [RedisConnectionError],
+            },
         )
 
         # Pub/sub (subscriptions): one subscriber connection per process, opened by the first listener.

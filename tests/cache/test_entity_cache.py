@@ -190,6 +190,26 @@ async def test_redis_stopped_bypasses_the_cache_then_caches_again(
     assert await eventually(cached_again, timeout=30, interval=0.5)
 
 
+@pytest.mark.services
+async def test_after_a_redis_restart_pooled_connections_reconnect_without_failing_a_call(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
+) -> None:
+    """Every pooled connection dies with the server; each is replaced on its first use (one retry), so the calls
+    right after the restart neither bypass the cache nor count towards opening the Redis breaker."""
+    ids = [str(60 + i) for i in range(8)]
+
+    async def concurrently() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(gql(client, PRODUCT, {"id": i}, explain=True) for i in ids))
+
+    await concurrently()  # several connections in each Redis pool
+    services("restart", "redis")
+    bodies = await concurrently()
+    assert all("errors" not in b for b in bodies), [b.get("errors") for b in bodies]
+    assert [cache_of(b, "product")["bypassed"] for b in bodies] == [0] * len(ids)
+    assert sources.redis.breaker.state == "closed"
+    assert sources.redis.breaker.streak == 0
+
+
 async def test_redis_paused_bypasses_the_cache_then_caches_again(
     client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
 ) -> None:

@@ -94,6 +94,11 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
             served_meanwhile = await http.post("/graphql", json={"query": "{ __typename }"})
             assert served_meanwhile.status_code == 200  # still serving while draining
             assert await eventually(lambda: refused(served.base), timeout=DRAIN_S + 30, interval=0.1)
+
+            async def waiting_for_us() -> bool:  # uvicorn looks for open connections 0.1 s after it stops listening
+                return "Waiting for connections to close" in served.output()
+
+            assert await eventually(waiting_for_us, timeout=10, interval=0.05), served.output()
             assert served.proc.poll() is None  # not accepting, still waiting for the request in flight
             assert not mutation.done()
             await lock.rollback()  # let the mutation have its row
@@ -109,6 +114,8 @@ async def test_sigterm_drains_then_finishes_the_request_in_flight_and_closes_the
     output = served.output()
     assert status in (0, -signal.SIGTERM), output
     assert "draining: /ready answers 503 for 3s" in output
+    assert "Waiting for connections to close" in output, output
+    assert "store clients closed" in output, output
     assert output.index("Waiting for connections to close") < output.index("store clients closed"), output
 
 

@@ -27,8 +27,9 @@ class MongoSource:
         self.client: AsyncMongoClient[Document] = AsyncMongoClient(
             settings.mongo_url,
             # A stopped server leaves nothing to select: said before guarded()'s bound, as SOURCE_UNAVAILABLE
-            # (PyMongo waits the whole selection timeout even when the server refuses connections).
-            serverSelectionTimeoutMS=timeout_ms * 3 // 4,
+            # (PyMongo waits the whole selection timeout even when the server refuses connections). Half the bound:
+            # on a loaded machine three quarters left too little margin and the answer came as TIMEOUT.
+            serverSelectionTimeoutMS=timeout_ms // 2,
             connectTimeoutMS=timeout_ms,
             # A hung server: guarded()'s bound answers first (TIMEOUT) and cancels the call; this is a backstop.
             socketTimeoutMS=timeout_ms + 1000,

@@ -122,6 +122,7 @@ class Settings(BaseSettings):
     cache_product_ttl_s: float = Field(default=300.0, gt=0)
     cache_user_ttl_s: float = Field(default=300.0, gt=0)
     cache_recommendations_ttl_s: float = Field(default=600.0, gt=0)
+    cache_popular_ttl_s: float = Field(default=60.0, gt=0)
     cache_unknown_ttl_s: float = Field(default=30.0, gt=0)
     cache_timeout_s: float = Field(default=0.25, gt=0)
     # Response cache: whole results of persisted queries, at most this long (field hints may shorten it).

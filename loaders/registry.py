@@ -99,6 +99,12 @@ class Loaders:
 
         self.recommendations = build(recommendations, settings)
 
+        async def popular(limits: list[int]) -> list[list[Scored]]:
+            (parts,) = await cache.load("popular", [0], g.popular_parts)
+            return [list(parts["items"] or ())[:limit] for limit in limits]
+
+        self.popular = build(popular, settings)
+
     def _parts(
         self, cache: CacheThrough, kind: str, fetch: Fetch, siblings: dict[str, str], *, part: str
     ) -> Callable[[list[int]], Awaitable[list[Any]]]:

@@ -71,6 +71,23 @@ async def test_a_batch_reads_with_one_mget_and_fetches_only_the_misses(
     assert sorted(c["keyCount"] for c in calls["mongodb"]["calls"]) == [7, 7]  # documents, metrics
 
 
+async def test_popular_products_are_one_cached_list_that_asks_neo4j_nothing(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
+) -> None:
+    await invalidate(sources, settings, [("popular", 0)])
+    first = await gql(client, "{ popularProducts(limit: 5) { id } }", explain=True)
+    assert cache_of(first, "popular") == {"hits": 0, "misses": 1, "bypassed": 0}
+    assert store_calls(first, "neo4j") == 1
+    ttl = await pttl(sources, settings, "popular", 0)
+    assert 0 < ttl <= settings.cache_popular_ttl_s * 1000
+    longer = await gql(client, "{ popularProducts(limit: 8) { id } }", explain=True)  # any limit: one list
+    assert cache_of(longer, "popular") == {"hits": 1, "misses": 0, "bypassed": 0}
+    assert store_calls(longer, "neo4j") == 0
+    ids = [p["id"] for p in longer["data"]["popularProducts"]]
+    assert ids[:5] == [p["id"] for p in first["data"]["popularProducts"]]
+    assert len(ids) == 8
+
+
 async def test_an_unknown_id_is_cached_briefly(
     client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
 ) -> None:

@@ -51,8 +51,13 @@ async def guarded(
     *,
     operation: str = "",
     keys: Sequence[Any] = (),
+    budget: bool = False,
 ) -> T:
     """Await ``call`` for at most ``timeout`` seconds; driver failures become the gateway's own errors.
+
+    ``budget``: ``timeout`` is the caller's own budget, shorter than the store's (the caches' 0.25 s): running
+    out of it is a TIMEOUT for the caller, but says nothing about the store being down, so it is not counted by
+    the breaker (a slow Redis would otherwise open it and fail carts and persisted queries too).
 
     ``call`` must be one round trip to the store: it is recorded as one in the current request's trace, with
     ``operation`` and the shared ``keys`` it asked for (what ``extensions.explain`` shows). The store's circuit
@@ -77,7 +82,9 @@ async def guarded(
         result = await _translated(name, timeout, call, driver_errors, auth_errors)
     except SourceError as exc:
         error = exc.code
-        if breaker.counts_as_failure(exc):
+        if budget and isinstance(exc, SourceTimeout):
+            gate.abandoned(probe)  # out of the caller's budget: says nothing about the store
+        elif breaker.counts_as_failure(exc):
             gate.failed(probe, exc)
         else:  # refused credentials: the store answered
             gate.succeeded(probe)

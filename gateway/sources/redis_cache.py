@@ -117,6 +117,7 @@ async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence
         DRIVER_ERRORS,
         operation=f"mget {kind}",
         keys=ids,
+        budget=True,
     )
     return [Looked(found[2 * i], found[2 * i + 1] or b"") for i in range(len(ids))]
 
@@ -129,7 +130,9 @@ async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> 
     args: list[Any] = [part for f in fills for part in (max(1, round(f.ttl_s * 1000)), f.generation, f.value)]
     script = source.cache.client.eval(_FILL, len(names), *names, *args)
     shown = [f"{f.kind}:{f.id}" for f in fills]
-    written: int = await guarded(source, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown)
+    written: int = await guarded(
+        source, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown, budget=True
+    )
     return written
 
 
@@ -166,6 +169,7 @@ async def lookup_response(
         DRIVER_ERRORS,
         operation="mget response",
         keys=list(digests),
+        budget=True,
     )
     return found[:-1], found[-1] or b""
 
@@ -185,6 +189,6 @@ async def store_response(
     names = [keys.epoch, keys.response(digest), *(keys.tag(kind, key) for kind, key in tags)]
     script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), body)
     stored: int = await guarded(
-        source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest]
+        source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest], budget=True
     )
     return bool(stored)

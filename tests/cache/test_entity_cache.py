@@ -17,6 +17,7 @@ from gateway.sources import Sources, redis_cache
 from loaders.cached import invalidate, keys_for
 from tests.conftest import ADMIN_ID, eventually, gql
 from tests.http.test_ready_when_a_store_stops import services
+from tests.services import paused
 from tests.writes.conftest import PRODUCT_ID, relay
 
 PRODUCT = "query ($id: ID!) { product(id: $id) { id title attributes rating { count } } }"
@@ -236,6 +237,23 @@ async def test_after_a_redis_restart_pooled_connections_reconnect_without_failin
     assert [cache_of(b, "product") for b in bodies] == [{"hits": 1, "misses": 0, "bypassed": 0}] * len(ids)
     assert sources.redis.breaker.state == "closed"
     assert sources.redis.breaker.streak == 0
+
+
+@pytest.mark.services
+async def test_a_hung_redis_times_out_the_cache_budget_without_opening_the_breaker(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
+) -> None:
+    """Each lookup runs out of the cache's own 0.25 s budget, which says nothing about Redis being down: the
+    breaker (which also guards carts and persisted queries) must not count it."""
+    expected = await gql(client, PRODUCT, {"id": "54"})
+    with paused("redis"):
+        for _ in range(settings.breaker_failures + 1):
+            body = await gql(client, PRODUCT, {"id": "54"}, explain=True)
+            assert body["data"] == expected["data"]
+            assert cache_of(body, "product") == {"hits": 0, "misses": 0, "bypassed": 1}
+            timeouts = [c for c in body["extensions"]["explain"]["sources"]["redis"]["calls"] if c.get("error")]
+            assert [c["error"] for c in timeouts] == ["TIMEOUT"]
+        assert (sources.redis.breaker.state, sources.redis.breaker.streak) == ("closed", 0)
 
 
 async def test_redis_paused_bypasses_the_cache_then_caches_again(

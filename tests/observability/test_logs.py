@@ -120,6 +120,7 @@ def test_the_serve_config_writes_json_lines_to_stderr() -> None:
     ]
 
 
+@pytest.mark.usefixtures("seeded")
 def test_gateway_serve_logs_json_lines(settings: Settings) -> None:
     """A real ``gateway serve`` with GATEWAY_LOG_FORMAT=json: every line it writes is a JSON object, uvicorn's own
     (startup, access log) included; /metrics answers over the socket."""
@@ -131,7 +132,10 @@ def test_gateway_serve_logs_json_lines(settings: Settings) -> None:
         "PYTHONPATH": str(ROOT),
         "GATEWAY_PORT": str(port),
         "GATEWAY_LOG_FORMAT": "json",
+        # The test databases (migrated by the session's fixtures; a fresh checkout has no demo database yet).
+        "GATEWAY_MYSQL_URL": settings.mysql_url,
         "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+        "GATEWAY_REDIS_URL": settings.redis_url,
     }
     gateway = str(Path(sys.executable).with_name("gateway"))
     proc = subprocess.Popen([gateway, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

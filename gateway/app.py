@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
@@ -12,10 +13,15 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from gateway.config import Settings
+from gateway.http.draining import Drain, hook_signals
 from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
+from gateway.http.prometheus import metrics_endpoint
+from gateway.observability import otel
+from gateway.observability.metrics import operation_names
+from gateway.observability.request import instrumented
 from gateway.persisted import Manifests, manifest_paths, schema_problems
 from gateway.relay import Relay
 from gateway.sources import Sources
@@ -26,6 +32,7 @@ log = logging.getLogger(__name__)
 
 class State(TypedDict):
     sources: Sources
+    drain: Drain
 
 
 def load_manifests(settings: Settings) -> Manifests:
@@ -46,31 +53,42 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The app; raises ``ManifestError`` when a persisted manifest is invalid (the gateway does not start)."""
     settings = settings or Settings()
     manifests = load_manifests(settings)
+    operation_names.allow(operation.name for operation in manifests.operations())  # metric labels always kept
+    if settings.otel_endpoint:
+        otel.configure(settings.otel_endpoint)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         if settings.graphiql and (missing := missing_assets(settings.graphiql_assets_dir)):
             log.warning("GraphiQL assets missing under %s: %s", settings.graphiql_assets_dir, missing)
         sources = Sources.create(settings)
+        drain = Drain()
+        unhook = hook_signals(drain, settings.shutdown_drain_s)
         stop = asyncio.Event()
         relay_task = None
         if settings.relay_in_serve:
             relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
+        log.info("gateway process %d started", os.getpid())
         try:
-            yield {"sources": sources}
+            yield {"sources": sources, "drain": drain}
         finally:
+            drain.begin()
+            unhook()
             stop.set()
             if relay_task is not None:
                 await relay_task
             await sources.close()
+            log.info("gateway process %d: store clients closed", os.getpid())
 
     graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's
     graphql_http = GraphQLHTTP(settings, manifests)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
-        Route("/graphql", graphql_http.endpoint, methods=["GET", "POST"]),
+        Route("/graphql", instrumented(graphql_http.endpoint), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
         Route(f"{ASSET_PREFIX}/{{name:str}}", asset_endpoint(settings.graphiql_assets_dir), methods=["GET"]),
     ]
+    if settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     return Starlette(routes=routes, lifespan=lifespan)

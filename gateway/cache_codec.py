@@ -41,7 +41,12 @@ class ScoredList:
     items: tuple[Scored, ...] | None
 
 
-ENTITIES: dict[str, type[Any]] = {"product": ProductEntity, "user": UserEntity, "recommendations": ScoredList}
+ENTITIES: dict[str, type[Any]] = {
+    "product": ProductEntity,
+    "user": UserEntity,
+    "recommendations": ScoredList,
+    "popular": ScoredList,  # one list (key 0): the best sellers, the longest list a client may ask for
+}
 
 
 def encode(entity: Any) -> bytes:

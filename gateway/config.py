@@ -30,6 +30,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Observability (gateway/observability/): log lines as JSON or text (auto: text in development, JSON
+    # otherwise), Prometheus metrics on GET /metrics, OpenTelemetry spans to this OTLP/HTTP collector when set.
+    log_format: Literal["auto", "json", "text"] = "auto"
+    metrics: bool = True
+    otel_endpoint: str | None = None
+
+    # `gateway serve`: worker processes (each with its own store clients), and shutdown. On SIGTERM (or the first
+    # Ctrl+C) /ready answers 503 {"draining": true} for shutdown_drain_s while everything is still served, so a
+    # load balancer stops sending; then the server stops accepting and waits up to shutdown_timeout_s for requests
+    # in flight before it cancels them and closes the store clients.
+    workers: int = Field(default=1, ge=1, le=64)
+    shutdown_drain_s: float = Field(default=0.0, ge=0, le=300)
+    shutdown_timeout_s: int = Field(default=30, ge=1)
 
     # MySQL / MariaDB: the system of record. The password lives apart from the URL so it can come from a secret.
     mysql_url: str = "mysql+asyncmy://gateway@127.0.0.1:3306/gateway"
@@ -51,6 +64,10 @@ class Settings(BaseSettings):
 
     # Every call to a store is bounded by this many seconds (connect included).
     source_timeout_s: float = Field(default=2.0, gt=0)
+    # Circuit breaker per store (gateway/breaker.py): open after this many consecutive failures (unavailable or
+    # timed out); while open, calls to that store fail at once; after breaker_reset_s one probe call goes through.
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset_s: float = Field(default=5.0, gt=0)
 
     # DataLoaders: at most this many keys per batch (one round trip each). Batching off = one round trip per key
     # (the naive N+1 resolution, kept for benchmarks and for comparing explain output).
@@ -105,6 +122,7 @@ class Settings(BaseSettings):
     cache_product_ttl_s: float = Field(default=300.0, gt=0)
     cache_user_ttl_s: float = Field(default=300.0, gt=0)
     cache_recommendations_ttl_s: float = Field(default=600.0, gt=0)
+    cache_popular_ttl_s: float = Field(default=60.0, gt=0)
     cache_unknown_ttl_s: float = Field(default=30.0, gt=0)
     cache_timeout_s: float = Field(default=0.25, gt=0)
     # Response cache: whole results of persisted queries, at most this long (field hints may shorten it).
@@ -130,6 +148,11 @@ class Settings(BaseSettings):
     @field_validator("auth_jwt_secret", "auth_public_key_file", "auth_jwks_file", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("otel_endpoint", mode="before")
+    @classmethod
+    def _empty_endpoint_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
     @field_validator("persisted_manifests", mode="before")

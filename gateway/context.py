@@ -28,3 +28,6 @@ class Context:
     session_id: str | None = None  # a guest's X-Session-Id (or cookie)
     request_id: str = field(default_factory=lambda: uuid4().hex)  # in logs and in masked errors
     private: bool = False  # a field for this viewer only was read: a cached response is theirs alone
+    # WebSocket only: the graphql-transport-ws connection_init payload (strawberry sets it; gateway/http/graphql.py
+    # reads the token from it). One context serves the whole connection.
+    connection_params: dict[str, object] | None = None

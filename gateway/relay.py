@@ -5,6 +5,10 @@ applies the events, and marks them processed. A store that is down (SourceError)
 backoff, without counting an attempt: it is delayed, never parked. Any other failure is the event's own (a bad
 payload, an unknown type): it counts, and after ``relay_max_attempts`` the event is parked, reported, and no
 longer holds up its aggregate. Several relays may run at once.
+
+Once a round has marked its events processed, the order status changes among them are published on Redis pub/sub
+for ``orderStatusChanged`` subscribers (gateway/order_events.py): best effort, a failure is logged and does not
+fail the round.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gateway import order_events
 from gateway.config import Settings
 from gateway.documents import Event, UserProfile, parse
 from gateway.errors import SourceError
@@ -49,6 +54,7 @@ class Deferred:
     events: list[Document] = field(default_factory=list)
     metrics: set[int] = field(default_factory=set)
     cached: set[tuple[str, int]] = field(default_factory=set)  # entity cache entries of derived data to drop
+    published: list[order_events.StatusChange] = field(default_factory=list)  # once the event is marked processed
 
 
 class BadEvent(Exception):
@@ -95,6 +101,9 @@ class Relay:
         report.applied.extend(done)
         for event, failure in failed:
             await self._put_back(event, failure, report)
+        changes = sorted((c for _, work in applied for c in work.published), key=lambda c: c.event_id)
+        if changes:
+            await order_events.publish(self.sources, self.settings, changes)
         return report
 
     async def drain(self, *, max_rounds: int = 10_000, idle_rounds: int = 3) -> RoundReport:
@@ -208,6 +217,7 @@ class Relay:
         work.events += events
         work.metrics.update(pid for pid, _ in lines)
         work.cached.add(("recommendations", int(p["user_id"])))
+        work.published.append(self._change(event, p))
 
     async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
@@ -220,9 +230,16 @@ class Relay:
         )
         work.metrics.update(int(pid) for pid in p["product_ids"])
         work.cached.add(("recommendations", int(p["user_id"])))
+        work.published.append(self._change(event, p))
 
     async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
-        int(p["order_id"])  # nothing derived yet: subscriptions will publish it
+        work.published.append(self._change(event, p))  # nothing derived in the other stores: only subscribers
+
+    @staticmethod
+    def _change(event: OutboxEvent, p: dict[str, Any]) -> order_events.StatusChange:
+        change = order_events.change_of(event.id, event.event_type, p)
+        assert change is not None, event.event_type  # only the order handlers ask
+        return change
 
     async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(

@@ -31,6 +31,7 @@ class Trace:
     calls: list[Call] = field(default_factory=list)
     cache: dict[str, dict[str, int]] = field(default_factory=dict)  # entity kind → hits, misses, bypassed
     response_cache: str | None = None  # hit, miss, stored, bypassed…; None when the response cache was not asked
+    refused: dict[str, int] = field(default_factory=dict)  # source → calls its open breaker refused (no round trip)
 
     def count_cache(self, kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> None:
         counts = self.cache.setdefault(kind, {"hits": 0, "misses": 0, "bypassed": 0})
@@ -43,12 +44,16 @@ class Trace:
     ) -> None:
         self.calls.append(Call(source, operation, tuple(keys), seconds, error))
 
+    def refuse(self, source: str) -> None:
+        self.refused[source] = self.refused.get(source, 0) + 1
+
     def round_trips(self, source: str) -> int:
         return sum(1 for call in self.calls if call.source == source)
 
     def explain(self) -> dict[str, Any]:
         """Per source: round trips, keys requested, time spent, and each call in the order it was made; per
-        cached entity kind: hits, misses, and lookups that bypassed an unreachable cache."""
+        cached entity kind: hits, misses, and lookups that bypassed an unreachable cache; per source whose breaker
+        was open: the calls it refused."""
         sources: dict[str, dict[str, Any]] = {}
         for call in self.calls:
             entry = sources.setdefault(call.source, {"roundTrips": 0, "keys": 0, "timeMs": 0.0, "calls": []})
@@ -69,6 +74,8 @@ class Trace:
         explained: dict[str, Any] = {"sources": sources, "cache": {k: dict(v) for k, v in self.cache.items()}}
         if self.response_cache is not None:
             explained["responseCache"] = self.response_cache
+        if self.refused:
+            explained["refusedByBreaker"] = dict(self.refused)
         return explained
 
 

@@ -55,6 +55,7 @@ def ttl_of(settings: Settings, kind: str, parts: Parts) -> float:
         "product": settings.cache_product_ttl_s,
         "user": settings.cache_user_ttl_s,
         "recommendations": settings.cache_recommendations_ttl_s,
+        "popular": settings.cache_popular_ttl_s,
     }[kind]
 
 

@@ -36,6 +36,11 @@ class GraphBatches:
     async def bought_together(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
         return await _top(neo4j_reads.bought_together, self.sources.neo4j, keys)
 
+    async def popular_parts(self, keys: list[int]) -> list[Parts]:
+        """The popular products as the cache holds them (one list, key 0): the longest list a client may ask for."""
+        top = await neo4j_reads.popular_products(self.sources.neo4j, limit=MAX_TOP)
+        return [{"items": tuple(top)} for _ in keys]
+
     async def popular(self, limits: list[int]) -> Sequence[list[Scored]]:
         top = await neo4j_reads.popular_products(self.sources.neo4j, limit=max(limits))
         return [top[:limit] for limit in limits]

@@ -63,8 +63,8 @@ class Loaders:
         # Products and users reached through the graph batch apart from those reached through MySQL relations:
         # graph answers arrive at a time of their own, and sharing one loader would make the number of
         # batches depend on which store answers first. Apart, a request's round trips are the same every time.
-        self.graph_products: DataLoader[int, ProductRecord | None] = build(e.products, settings)
-        self.graph_users: DataLoader[int, UserRecord | None] = build(e.users, settings)
+        self.graph_products: DataLoader[int, ProductRecord | None] = build(e.products, settings, name="graph_products")
+        self.graph_users: DataLoader[int, UserRecord | None] = build(e.users, settings, name="graph_users")
         # Not keyed by a shared key: searches and server status.
         if settings.entity_cache:
             self._through_cache(CacheThrough(sources, settings), e, g, settings)
@@ -80,13 +80,16 @@ class Loaders:
     def _through_cache(self, cache: CacheThrough, e: EntityBatches, g: GraphBatches, settings: Settings) -> None:
         product = ("product", e.product_parts, {"document": "product_documents", "metrics": "metrics"})
         user = ("user", e.user_parts, {"profile": "profiles"})
-        self.products = build(self._parts(cache, *product, part="row"), settings)
-        self.graph_products = build(self._parts(cache, *product, part="row"), settings)
-        self.product_documents = build(self._parts(cache, *product, part="document"), settings)
-        self.metrics = build(self._parts(cache, *product, part="metrics"), settings)
-        self.users = build(self._parts(cache, *user, part="row"), settings)
-        self.graph_users = build(self._parts(cache, *user, part="row"), settings)
-        self.profiles = build(self._parts(cache, *user, part="profile"), settings)
+        # Named after the loader they replace (the batch functions are all called "load").
+        self.products = build(self._parts(cache, *product, part="row"), settings, name="products")
+        self.graph_products = build(self._parts(cache, *product, part="row"), settings, name="graph_products")
+        self.product_documents = build(
+            self._parts(cache, *product, part="document"), settings, name="product_documents"
+        )
+        self.metrics = build(self._parts(cache, *product, part="metrics"), settings, name="metrics")
+        self.users = build(self._parts(cache, *user, part="row"), settings, name="users")
+        self.graph_users = build(self._parts(cache, *user, part="row"), settings, name="graph_users")
+        self.profiles = build(self._parts(cache, *user, part="profile"), settings, name="profiles")
 
         async def recommendations(keys: list[TopKey]) -> list[list[Scored] | BaseException | None]:
             user_ids = sorted({key.id for key in keys})
@@ -95,6 +98,12 @@ class Loaders:
             return [_top(got[key.id]["items"], key.limit) for key in keys]
 
         self.recommendations = build(recommendations, settings)
+
+        async def popular(limits: list[int]) -> list[list[Scored]]:
+            (parts,) = await cache.load("popular", [0], g.popular_parts)
+            return [list(parts["items"] or ())[:limit] for limit in limits]
+
+        self.popular = build(popular, settings)
 
     def _parts(
         self, cache: CacheThrough, kind: str, fetch: Fetch, siblings: dict[str, str], *, part: str

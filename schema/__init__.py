@@ -11,9 +11,11 @@ from strawberry.types import ExecutionContext
 
 from schema.extensions.error_codes import ErrorCodes
 from schema.extensions.limits import Limits
+from schema.extensions.operation import OperationName
 from schema.scalars import SCALARS
 from schema.types.mutation import Mutation
 from schema.types.query import Query
+from schema.types.subscription import Subscription
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
@@ -24,7 +26,11 @@ class GatewaySchema(strawberry.Schema):
 
 
 schema = GatewaySchema(
-    query=Query, mutation=Mutation, extensions=[Limits, ErrorCodes], config=StrawberryConfig(scalar_map=SCALARS)
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[Limits, ErrorCodes, OperationName],
+    config=StrawberryConfig(scalar_map=SCALARS),
 )
 
 __all__ = ["SNAPSHOT", "schema"]

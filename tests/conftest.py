@@ -11,6 +11,7 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
+from gateway import breaker
 from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
@@ -33,6 +34,14 @@ def make_test_settings(**overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def closed_breakers() -> None:
+    """Each test starts with every circuit breaker closed: an earlier test's outage (or a burst that overloaded
+    FerretDB until its calls timed out) must not fail this one's calls at once. The outage tests restart their
+    store before they end."""
+    breaker.reset()
 
 
 @pytest.fixture(scope="session")

@@ -18,9 +18,15 @@ from loaders import Loaders
 
 
 def build_context(
-    request: Request | WebSocket, settings: Settings, sources: Sources, response: Response | None
+    request: Request | WebSocket,
+    settings: Settings,
+    sources: Sources,
+    response: Response | None,
+    *,
+    with_viewer: bool = True,
 ) -> Context:
-    """A fresh context: new DataLoaders (nothing cached across requests), an empty trace, and the viewer.
+    """A fresh context: new DataLoaders (nothing cached across requests), an empty trace, and the viewer (a guest
+    with ``with_viewer=False``: a WebSocket's viewer is set at connection_init, gateway/http/graphql.py).
 
     Raises ``TokenError`` when the request carries a bad token (the caller answers 401).
     """
@@ -33,7 +39,7 @@ def build_context(
         sources=sources,
         loaders=Loaders(sources=sources, settings=settings),
         trace=Trace(),
-        viewer=viewer_from(settings, headers.get("authorization")),
+        viewer=viewer_from(settings, headers.get("authorization")) if with_viewer else None,
         session_id=session_from(headers.get("x-session-id"), request.cookies.get(settings.session_cookie)),
         request_id=request_id if _REQUEST_ID.match(request_id) else uuid4().hex,
     )

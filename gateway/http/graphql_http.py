@@ -44,6 +44,7 @@ from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
 from gateway.http.persisted import PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
 from gateway.http.response_cache import Plan, ResponseCache
+from gateway.observability import request as observed
 from gateway.persisted import Manifests
 from gateway.trace import tracing
 from schema import schema
@@ -95,6 +96,7 @@ class GraphQLHTTP:
         except TokenError as exc:
             headers = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'}
             return _respond({"errors": [_error(str(exc), "UNAUTHENTICATED")]}, 401, media_type, headers)
+        observed.bind(context.request_id, context.trace, parsed.operation_name)  # logs, metrics and spans
         try:
             with tracing(context.trace):
                 try:
@@ -188,6 +190,7 @@ def _error(message: str, code: str) -> dict[str, Any]:
 
 
 def _respond(body: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    observed.note_body(body)  # the request's outcome, for gateway_requests_total
     return Response(
         orjson.dumps(body),
         status_code=status,

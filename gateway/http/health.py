@@ -1,4 +1,5 @@
-"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request)."""
+"""Liveness (/health: the process answers) and readiness (/ready: every store answers a real request, the state of
+its circuit breaker, and the process is not draining for shutdown: gateway/http/draining.py)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ log = logging.getLogger(__name__)
 
 
 async def probe(source: Source) -> dict[str, Any]:
+    """One ping through the store's breaker (while it is open the ping fails at once; once its cool-down is over,
+    the ping is the probe that closes it), and the breaker's state after it."""
     start = time.perf_counter()
     try:
         await source.ping()
     except SourceError as exc:
         log.warning("readiness: %s down: %s", source.name, exc.detail)
-        return {"up": False, "latencyMs": _ms_since(start), "code": exc.code, "error": str(exc)}
-    return {"up": True, "latencyMs": _ms_since(start)}
+        down = {"up": False, "latencyMs": _ms_since(start), "code": exc.code, "error": str(exc)}
+        return {**down, "breaker": source.breaker.state}
+    return {"up": True, "latencyMs": _ms_since(start), "breaker": source.breaker.state}
 
 
 def _ms_since(start: float) -> float:
@@ -55,5 +59,9 @@ async def health(request: Request) -> JSONResponse:
 
 
 async def ready(request: Request) -> JSONResponse:
+    headers = {"Cache-Control": "no-store"}
+    if request.state.drain.active:  # shutting down: no store is asked, the answer is no
+        return JSONResponse({"status": "draining", "draining": True}, status_code=503, headers=headers)
     ok, body = await readiness(request.state.sources)
-    return JSONResponse(body, status_code=200 if ok else 503, headers={"Cache-Control": "no-store"})
+    body["draining"] = False
+    return JSONResponse(body, status_code=200 if ok else 503, headers=headers)

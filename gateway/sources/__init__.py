@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway import breaker
 from gateway.config import Settings, SourceName
 from gateway.sources.base import ServerInfo, Source
 from gateway.sources.mongo import MongoSource
@@ -25,6 +26,7 @@ class Sources:
 
     @classmethod
     def create(cls, settings: Settings) -> Sources:
+        breaker.configure(failures=settings.breaker_failures, reset_s=settings.breaker_reset_s)
         return cls(
             mysql=MySQLSource(settings),
             mongodb=MongoSource(settings),

@@ -26,7 +26,7 @@ async def _bulk(
 ) -> None:
     for start in range(0, len(requests), CHUNK):
         await guarded(
-            source.name,
+            source,
             timeout,
             source.db[collection].bulk_write(requests[start : start + CHUNK], ordered=False),
             DRIVER_ERRORS,
@@ -49,7 +49,7 @@ async def add_events(source: MongoSource, timeout: float, docs: Sequence[Documen
     for start in range(0, len(docs), CHUNK):
         chunk = docs[start : start + CHUNK]
         await guarded(
-            source.name,
+            source,
             timeout,
             _insert_new(source, chunk),
             DRIVER_ERRORS,
@@ -70,7 +70,7 @@ async def _insert_new(source: MongoSource, docs: Sequence[Document]) -> None:
 
 async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> None:
     await guarded(
-        source.name,
+        source,
         timeout,
         source.db[USER_PROFILES].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True),
         DRIVER_ERRORS,
@@ -84,4 +84,4 @@ async def forget_product(source: MongoSource, timeout: float, product_id: int) -
         await source.db[PRODUCT_ATTRIBUTES].delete_one({"_id": product_id})
         await source.db[PRODUCT_METRICS].delete_one({"_id": product_id})
 
-    await guarded(source.name, timeout, run(), DRIVER_ERRORS, operation="product_delete", keys=[product_id])
+    await guarded(source, timeout, run(), DRIVER_ERRORS, operation="product_delete", keys=[product_id])

@@ -32,7 +32,7 @@ async def _find(
         cursor = source.db[collection].find(query, projection, sort=sort, batch_size=_BATCH)
         return await cursor.to_list()
 
-    return await guarded(source.name, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
 async def _by_id(source: MongoSource, collection: str, ids: Sequence[int]) -> list[Document | None]:

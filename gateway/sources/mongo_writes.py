@@ -9,7 +9,7 @@ from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES
 
 async def replace_product_document(source: MongoSource, timeout: float, document: Document) -> None:
     await guarded(
-        source.name,
+        source,
         timeout,
         source.db[PRODUCT_ATTRIBUTES].replace_one({"_id": document["_id"]}, document, upsert=True),
         DRIVER_ERRORS,

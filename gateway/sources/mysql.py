@@ -8,6 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from gateway import breaker
 from gateway.config import Settings
 from gateway.sources.base import ServerInfo, guarded
 
@@ -24,6 +25,7 @@ class MySQLSource:
 
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.source_timeout_s
+        self.breaker = breaker.for_store(self.name, breaker.endpoint_of(settings.mysql_url))
         self.engine: AsyncEngine = create_async_engine(
             engine_url(settings),
             pool_size=settings.mysql_pool_size,
@@ -37,10 +39,10 @@ class MySQLSource:
             return (await conn.execute(text(sql))).scalar_one()
 
     async def ping(self) -> None:
-        await guarded(self.name, self.timeout, self._scalar("SELECT 1"), DRIVER_ERRORS)
+        await guarded(self, self.timeout, self._scalar("SELECT 1"), DRIVER_ERRORS)
 
     async def server_info(self) -> ServerInfo:
-        version = str(await guarded(self.name, self.timeout, self._scalar("SELECT VERSION()"), DRIVER_ERRORS))
+        version = str(await guarded(self, self.timeout, self._scalar("SELECT VERSION()"), DRIVER_ERRORS))
         server = "MariaDB" if "mariadb" in version.lower() else "MySQL"
         return ServerInfo(self.name, server, version)
 
@@ -54,7 +56,7 @@ class MySQLSource:
                 )
             return revision
 
-        return await guarded(self.name, self.timeout, read(), DRIVER_ERRORS)
+        return await guarded(self, self.timeout, read(), DRIVER_ERRORS)
 
     async def close(self) -> None:
         await self.engine.dispose()

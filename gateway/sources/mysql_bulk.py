@@ -40,7 +40,7 @@ async def insert_missing(source: MySQLSource, table: Table, rows: Sequence[Row],
     """Insert the rows whose key is not in ``table`` yet (one SELECT and one executemany); returns rows written."""
     if not rows:
         return 0
-    return await guarded(source.name, 60.0, _insert_missing(source.engine, table, rows, key), DRIVER_ERRORS)
+    return await guarded(source, 60.0, _insert_missing(source.engine, table, rows, key), DRIVER_ERRORS)
 
 
 async def _fetch(engine: AsyncEngine, statement: Any) -> list[tuple[Any, ...]]:
@@ -51,20 +51,18 @@ async def _fetch(engine: AsyncEngine, statement: Any) -> list[tuple[Any, ...]]:
 async def key_set(source: MySQLSource, table: Table, key: Sequence[str]) -> set[Key]:
     """Every key of ``table`` (one query)."""
     statement = select(*(table.c[name] for name in key))
-    return set(await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS))
+    return set(await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS))
 
 
 async def count(source: MySQLSource, table: Table) -> int:
-    rows = await guarded(
-        source.name, 60.0, _fetch(source.engine, select(func.count()).select_from(table)), DRIVER_ERRORS
-    )
+    rows = await guarded(source, 60.0, _fetch(source.engine, select(func.count()).select_from(table)), DRIVER_ERRORS)
     return int(rows[0][0])
 
 
 async def columns(source: MySQLSource, table: Table, names: Sequence[str]) -> list[tuple[Any, ...]]:
     """These columns of every row of ``table`` (one query)."""
     statement = select(*(table.c[name] for name in names))
-    return await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    return await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
 
 
 async def rows_by_key(
@@ -74,7 +72,7 @@ async def rows_by_key(
     if not keys:
         return []
     statement = select(*(table.c[name] for name in names)).where(_key_clause(table, key, keys))
-    found = await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    found = await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
     return [dict(zip(names, row, strict=True)) for row in found]
 
 
@@ -86,14 +84,12 @@ def _purchased(*extra: Any) -> Any:
 
 async def purchased_keys(source: MySQLSource) -> set[Key]:
     """(order_id, product_id) of every line of an order not cancelled (one query)."""
-    return set(await guarded(source.name, 120.0, _fetch(source.engine, _purchased()), DRIVER_ERRORS))
+    return set(await guarded(source, 120.0, _fetch(source.engine, _purchased()), DRIVER_ERRORS))
 
 
 async def purchased_quantities(source: MySQLSource) -> list[tuple[int, int]]:
     """(product_id, quantity) of every line of an order not cancelled (one query): the units metrics count."""
-    found = await guarded(
-        source.name, 120.0, _fetch(source.engine, _purchased(t.order_items.c.quantity)), DRIVER_ERRORS
-    )
+    found = await guarded(source, 120.0, _fetch(source.engine, _purchased(t.order_items.c.quantity)), DRIVER_ERRORS)
     return [(product_id, quantity) for _, product_id, quantity in found]
 
 
@@ -106,5 +102,5 @@ async def purchased_rows(source: MySQLSource, keys: Sequence[Key]) -> list[Row]:
         _key_clause(t.order_items, ["order_id", "product_id"], keys)
     )
     names = ("order_id", "product_id", "user_id", "quantity", "created_at")
-    found = await guarded(source.name, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    found = await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
     return [dict(zip(names, row, strict=True)) for row in found]

@@ -104,7 +104,7 @@ async def _locked(
                 await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
         raise AssertionError("unreachable")
 
-    return await guarded(source.name, timeout, run(), DRIVER_ERRORS, operation=operation, keys=[user_id])
+    return await guarded(source, timeout, run(), DRIVER_ERRORS, operation=operation, keys=[user_id])
 
 
 async def snapshot(source: MySQLSource, timeout: float, *, user_id: int, max_age_s: int) -> Snapshot | None:
@@ -114,7 +114,7 @@ async def snapshot(source: MySQLSource, timeout: float, *, user_id: int, max_age
         async with source.engine.connect() as conn:
             return await _snapshot(conn, user_id, max_age_s)
 
-    return await guarded(source.name, timeout, read(), DRIVER_ERRORS, operation="cart_snapshot", keys=[user_id])
+    return await guarded(source, timeout, read(), DRIVER_ERRORS, operation="cart_snapshot", keys=[user_id])
 
 
 async def restore(
@@ -183,4 +183,4 @@ async def order_for_key(source: MySQLSource, timeout: float, *, user_id: int, id
             ).scalar()
         return None if found is None else int(found)
 
-    return await guarded(source.name, timeout, read(), DRIVER_ERRORS, operation="order_for_key", keys=[user_id])
+    return await guarded(source, timeout, read(), DRIVER_ERRORS, operation="order_for_key", keys=[user_id])

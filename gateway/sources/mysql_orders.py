@@ -63,7 +63,7 @@ async def transaction(
                 await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
         raise AssertionError("unreachable")
 
-    return await guarded(source.name, timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    return await guarded(source, timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
 def outbox_row(event_type: str, aggregate_type: str, aggregate_id: int, payload: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ async def _rows(
             rows: Sequence[RowMapping] = (await conn.execute(statement)).mappings().all()
             return rows
 
-    return await guarded(source.name, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
 def _user(row: RowMapping) -> UserRecord:

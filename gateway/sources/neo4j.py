@@ -9,6 +9,7 @@ from typing import Any
 from neo4j import AsyncDriver, AsyncGraphDatabase
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
+from gateway import breaker
 from gateway.config import Settings
 from gateway.errors import SourceUnavailable
 from gateway.sources.base import ServerInfo, guarded
@@ -21,6 +22,7 @@ class Neo4jSource:
 
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.source_timeout_s
+        self.breaker = breaker.for_store(self.name, breaker.endpoint_of(settings.neo4j_url))
         self.database = settings.neo4j_database
         self.driver: AsyncDriver = AsyncGraphDatabase.driver(
             settings.neo4j_url,
@@ -35,11 +37,11 @@ class Neo4jSource:
         return [record.data() for record in result.records]
 
     async def ping(self) -> None:
-        await guarded(self.name, self.timeout, self._records("RETURN 1 AS one"), DRIVER_ERRORS, (AuthError,))
+        await guarded(self, self.timeout, self._records("RETURN 1 AS one"), DRIVER_ERRORS, (AuthError,))
 
     async def server_info(self) -> ServerInfo:
         rows = await guarded(
-            self.name,
+            self,
             self.timeout,
             self._records("CALL dbms.components() YIELD name, versions, edition RETURN *"),
             DRIVER_ERRORS,

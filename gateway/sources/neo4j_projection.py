@@ -43,4 +43,4 @@ async def write(
         async with source.driver.session(database=source.database) as session:
             await (await session.run(cypher, params)).consume()
 
-    await guarded(source.name, timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    await guarded(source, timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)

@@ -88,7 +88,7 @@ async def _records(
             result = await session.run(cypher, params)
             return [record.data() async for record in result]
 
-    return await guarded(source.name, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
 async def _per_key(

@@ -12,8 +12,10 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from gateway import breaker
 from gateway.config import Settings
 from gateway.sources.base import ServerInfo, guarded
+from gateway.sources.redis_pubsub import Channels
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
 
@@ -35,6 +37,7 @@ class RedisSource:
 
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.source_timeout_s
+        self.breaker = breaker.for_store(self.name, breaker.endpoint_of(settings.redis_url))
         self.client: Redis = Redis.from_url(
             settings.redis_url,
             socket_timeout=settings.source_timeout_s,
@@ -57,17 +60,28 @@ class RedisSource:
             password=unquote(url.password) if url.password else None,
             timeout=None,
             create_connection_timeout=settings.source_timeout_s,
-            connection_pool_kwargs={"socket_timeout": settings.source_timeout_s},
+            connection_pool_kwargs={
+                "socket_timeout": settings.source_timeout_s,
+                "health_check_interval": 30,
+                # As for self.client: a connection that died with a server restart is replaced once, at once
+                # (without it, every pooled connection fails one call after a restart and opens the breaker).
+                "retry": Retry(NoBackoff(), retries=1),
+                "retry_on_error": [RedisConnectionError],
+            },
         )
 
+        # Pub/sub (subscriptions): one subscriber connection per process, opened by the first listener.
+        self.channels = Channels(publisher=self.client, url=settings.redis_url, timeout=settings.source_timeout_s)
+
     async def ping(self) -> None:
-        await guarded(self.name, self.timeout, self.client.ping(), DRIVER_ERRORS)
+        await guarded(self, self.timeout, self.client.ping(), DRIVER_ERRORS)
 
     async def server_info(self) -> ServerInfo:
-        info = await guarded(self.name, self.timeout, self.client.info("server"), DRIVER_ERRORS)
+        info = await guarded(self, self.timeout, self.client.info("server"), DRIVER_ERRORS)
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
 
     async def close(self) -> None:
+        await self.channels.close()
         # aiocache's close() calls redis-py's deprecated close(); its client is closed the current way.
         await self.cache.client.aclose()
         await self.client.aclose()

@@ -111,12 +111,13 @@ async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence
     """The cached values and generations of ``ids`` (one MGET)."""
     names = [name for key in ids for name in (keys.data(kind, key), keys.generation(kind, key))]
     found: list[bytes | None] = await guarded(
-        source.name,
+        source,
         source.cache_timeout,
         source.cache.multi_get(names),
         DRIVER_ERRORS,
         operation=f"mget {kind}",
         keys=ids,
+        budget=True,
     )
     return [Looked(found[2 * i], found[2 * i + 1] or b"") for i in range(len(ids))]
 
@@ -129,7 +130,9 @@ async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> 
     args: list[Any] = [part for f in fills for part in (max(1, round(f.ttl_s * 1000)), f.generation, f.value)]
     script = source.cache.client.eval(_FILL, len(names), *names, *args)
     shown = [f"{f.kind}:{f.id}" for f in fills]
-    written: int = await guarded(source.name, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown)
+    written: int = await guarded(
+        source, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown, budget=True
+    )
     return written
 
 
@@ -145,7 +148,7 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
     ]
     script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS)
     await guarded(
-        source.name,
+        source,
         source.timeout,
         script,
         DRIVER_ERRORS,
@@ -160,12 +163,13 @@ async def lookup_response(
     """The cached responses under these digests, and the epoch seen (one MGET)."""
     names = [keys.response(digest) for digest in digests] + [keys.epoch]
     found: list[bytes | None] = await guarded(
-        source.name,
+        source,
         source.cache_timeout,
         source.cache.multi_get(names),
         DRIVER_ERRORS,
         operation="mget response",
         keys=list(digests),
+        budget=True,
     )
     return found[:-1], found[-1] or b""
 
@@ -185,6 +189,6 @@ async def store_response(
     names = [keys.epoch, keys.response(digest), *(keys.tag(kind, key) for kind, key in tags)]
     script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), body)
     stored: int = await guarded(
-        source.name, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest]
+        source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest], budget=True
     )
     return bool(stored)

@@ -172,13 +172,13 @@ async def _run(
 ) -> CartState:
     seed_args = (_lines(seed.items), max(1, seed.ttl_s)) if seed is not None and seed.items else ("", 1)
     call = source.client.register_script(script)(keys=list(keys), args=[ttl_s, *seed_args, *args])
-    answer = await guarded(source.name, source.timeout, call, DRIVER_ERRORS, operation=operation, keys=keys)
+    answer = await guarded(source, source.timeout, call, DRIVER_ERRORS, operation=operation, keys=keys)
     return CartState(_text(answer[0]), int(answer[1]) == 1, _items(answer[2:]))
 
 
 async def read(source: RedisSource, *, key: str) -> Items:
     flat = await guarded(
-        source.name, source.timeout, source.client.hgetall(key), DRIVER_ERRORS, operation="cart_read", keys=[key]
+        source, source.timeout, source.client.hgetall(key), DRIVER_ERRORS, operation="cart_read", keys=[key]
     )
     return {int(_text(field)): int(_text(value)) for field, value in flat.items()}
 
@@ -235,7 +235,7 @@ async def lock(source: RedisSource, *, key: str, ttl_s: float) -> str | None:
     """A token when the lock was free (it expires after ``ttl_s``), else None."""
     token = uuid.uuid4().hex
     acquired = await guarded(
-        source.name,
+        source,
         source.timeout,
         source.client.set(key, token, nx=True, px=max(1, int(ttl_s * 1000))),
         DRIVER_ERRORS,
@@ -247,4 +247,4 @@ async def lock(source: RedisSource, *, key: str, ttl_s: float) -> str | None:
 
 async def unlock(source: RedisSource, *, key: str, token: str) -> None:
     call = source.client.register_script(_UNLOCK)(keys=[key], args=[token])
-    await guarded(source.name, source.timeout, call, DRIVER_ERRORS, operation="unlock", keys=[key])
+    await guarded(source, source.timeout, call, DRIVER_ERRORS, operation="unlock", keys=[key])

@@ -21,7 +21,7 @@ def key(sha256: str) -> str:
 async def get(source: RedisSource, *, sha256: str, ttl_s: int) -> str | None:
     """The document, its TTL reset to ``ttl_s`` in the same command (GETEX), or None when unknown."""
     found = await guarded(
-        source.name,
+        source,
         source.timeout,
         source.client.getex(key(sha256), ex=ttl_s),
         DRIVER_ERRORS,
@@ -36,7 +36,7 @@ async def get(source: RedisSource, *, sha256: str, ttl_s: int) -> str | None:
 async def put(source: RedisSource, *, sha256: str, document: str, ttl_s: int) -> bool:
     """Store the document unless the key exists (SET NX EX); True when this call stored it."""
     stored = await guarded(
-        source.name,
+        source,
         source.timeout,
         source.client.set(key(sha256), document, nx=True, ex=ttl_s),
         DRIVER_ERRORS,
@@ -49,7 +49,7 @@ async def put(source: RedisSource, *, sha256: str, document: str, ttl_s: int) ->
 async def touch(source: RedisSource, *, sha256: str, ttl_s: int) -> bool:
     """Reset the document's TTL to ``ttl_s``; False when the key does not exist."""
     touched = await guarded(
-        source.name,
+        source,
         source.timeout,
         source.client.expire(key(sha256), ttl_s),
         DRIVER_ERRORS,

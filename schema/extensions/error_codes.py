@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from graphql.error import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -67,5 +68,14 @@ class ErrorCodes(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is None or not errors:
             return
-        request_id = getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex
-        result.errors = [classify(error, request_id) for error in errors]
+        result.errors = [classify(error, self._request_id()) for error in errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result of a subscription, before it is sent (on_operation only sees the stream's end)."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [classify(error, self._request_id()) for error in errors]
+        yield
+
+    def _request_id(self) -> str:
+        return getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex

@@ -17,6 +17,7 @@ from gateway.sources import Sources, redis_cache
 from loaders.cached import invalidate, keys_for
 from tests.conftest import ADMIN_ID, eventually, gql
 from tests.http.test_ready_when_a_store_stops import services
+from tests.services import paused
 from tests.writes.conftest import PRODUCT_ID, relay
 
 PRODUCT = "query ($id: ID!) { product(id: $id) { id title attributes rating { count } } }"
@@ -69,6 +70,23 @@ async def test_a_batch_reads_with_one_mget_and_fetches_only_the_misses(
     assert [c["keyCount"] for c in mgets] == [20]
     assert [c["keyCount"] for c in calls["mysql"]["calls"]] == [7]  # the rows of the misses, one statement
     assert sorted(c["keyCount"] for c in calls["mongodb"]["calls"]) == [7, 7]  # documents, metrics
+
+
+async def test_popular_products_are_one_cached_list_that_asks_neo4j_nothing(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
+) -> None:
+    await invalidate(sources, settings, [("popular", 0)])
+    first = await gql(client, "{ popularProducts(limit: 5) { id } }", explain=True)
+    assert cache_of(first, "popular") == {"hits": 0, "misses": 1, "bypassed": 0}
+    assert store_calls(first, "neo4j") == 1
+    ttl = await pttl(sources, settings, "popular", 0)
+    assert 0 < ttl <= settings.cache_popular_ttl_s * 1000
+    longer = await gql(client, "{ popularProducts(limit: 8) { id } }", explain=True)  # any limit: one list
+    assert cache_of(longer, "popular") == {"hits": 1, "misses": 0, "bypassed": 0}
+    assert store_calls(longer, "neo4j") == 0
+    ids = [p["id"] for p in longer["data"]["popularProducts"]]
+    assert ids[:5] == [p["id"] for p in first["data"]["popularProducts"]]
+    assert len(ids) == 8
 
 
 async def test_an_unknown_id_is_cached_briefly(
@@ -188,6 +206,54 @@ async def test_redis_stopped_bypasses_the_cache_then_caches_again(
         return body["data"] == expected["data"] and cache_of(body, "product")["hits"] == 1
 
     assert await eventually(cached_again, timeout=30, interval=0.5)
+
+
+@pytest.mark.services
+async def test_after_a_redis_restart_pooled_connections_reconnect_without_failing_a_call(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
+) -> None:
+    """Every pooled connection dies with the server; each is replaced on its first use (one retry), so the calls
+    right after the restart neither bypass the cache nor count towards opening the Redis breaker."""
+    ids = [str(60 + i) for i in range(8)]
+
+    async def concurrently() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(gql(client, PRODUCT, {"id": i}, explain=True) for i in ids))
+
+    async def cache_one_by_one() -> None:  # 8 concurrent misses would be 8 FerretDB scans at once: too slow
+        for product_id in ids:
+
+            async def cached(product_id: str = product_id) -> bool:
+                body = await gql(client, PRODUCT, {"id": product_id}, explain=True)
+                return "errors" not in body and cache_of(body, "product")["hits"] == 1
+
+            assert await eventually(cached, timeout=30)
+
+    await cache_one_by_one()
+    await concurrently()  # several connections in each Redis pool
+    services("restart", "redis")
+    await cache_one_by_one()  # one request at a time: most pooled connections are still the dead ones
+    bodies = await concurrently()
+    assert all("errors" not in b for b in bodies), [b.get("errors") for b in bodies]
+    assert [cache_of(b, "product") for b in bodies] == [{"hits": 1, "misses": 0, "bypassed": 0}] * len(ids)
+    assert sources.redis.breaker.state == "closed"
+    assert sources.redis.breaker.streak == 0
+
+
+@pytest.mark.services
+async def test_a_hung_redis_times_out_the_cache_budget_without_opening_the_breaker(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, seeded: object
+) -> None:
+    """Each lookup runs out of the cache's own 0.25 s budget, which says nothing about Redis being down: the
+    breaker (which also guards carts and persisted queries) must not count it."""
+    expected = await gql(client, PRODUCT, {"id": "54"})
+    with paused("redis"):
+        for _ in range(settings.breaker_failures + 1):
+            body = await gql(client, PRODUCT, {"id": "54"}, explain=True)
+            assert body["data"] == expected["data"]
+            assert cache_of(body, "product") == {"hits": 0, "misses": 0, "bypassed": 1}
+            timeouts = [c for c in body["extensions"]["explain"]["sources"]["redis"]["calls"] if c.get("error")]
+            assert [c["error"] for c in timeouts] == ["TIMEOUT"]
+        assert (sources.redis.breaker.state, sources.redis.breaker.streak) == ("closed", 0)
 
 
 async def test_redis_paused_bypasses_the_cache_then_caches_again(

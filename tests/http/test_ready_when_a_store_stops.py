@@ -5,22 +5,13 @@ While it is down, the query field served by that store alone is null with SOURCE
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import httpx
 import pytest
 
 from tests.conftest import eventually
+from tests.services import services
 
-SERVICES = Path(__file__).resolve().parents[2] / "scripts" / "services"
 QUERY = "{ backends { mysql { version } mongodb { version } neo4j { version } redis { version } } }"
-
-
-def services(*args: str) -> str:
-    done = subprocess.run([str(SERVICES), *args], capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 @pytest.mark.services

@@ -10,7 +10,7 @@ from gateway.seeding import SeedReport
 from gateway.sources import Sources
 from loaders.cached import invalidate
 from tests.conftest import eventually, gql
-from tests.http.test_ready_when_a_store_stops import services
+from tests.services import services
 
 PRODUCT = '{ product(id: "50") { id title price categories { name } rating { count } boughtTogether { id } } }'
 

@@ -33,9 +33,15 @@ async def purchased(sources: Sources, product_id: int) -> set[int]:
 
 
 async def place(client: httpx.AsyncClient, count: int, product_id: int, prefix: str) -> list[int]:
-    bodies = await asyncio.gather(
-        *(order(client, 30 + i, f"{prefix}-{i:04d}", [line(product_id)]) for i in range(count))
-    )
+    """``count`` orders of one line, 4 at a time: each answer re-reads the product (its stock changed), and 20
+    concurrent reads of one FerretDB collection (a scan each) pass the store timeout and open its breaker."""
+    gate = asyncio.Semaphore(4)
+
+    async def one(i: int) -> dict[str, Any]:
+        async with gate:
+            return await order(client, 30 + i, f"{prefix}-{i:04d}", [line(product_id)])
+
+    bodies = await asyncio.gather(*(one(i) for i in range(count)))
     assert all("errors" not in b for b in bodies), [b.get("errors") for b in bodies]
     return [int(b["data"]["createOrder"]["id"]) for b in bodies]
 
@@ -99,7 +105,14 @@ async def test_a_bad_payload_is_parked_and_holds_up_nothing(
                     event_type="order.status_changed",
                     aggregate_type="order",
                     aggregate_id="bad-1",
-                    payload={"order_id": 1},
+                    payload={  # what updateOrderStatus writes
+                        "order_id": 1,
+                        "user_id": 1,
+                        "from": "paid",
+                        "to": "shipped",
+                        "product_ids": [],
+                        "at": "2026-01-01T00:00:00",
+                    },
                 )
             )
         ).lastrowid

@@ -1,0 +1,224 @@
+"""Prometheus metrics of the running gateway (GET /metrics), kept apart from gateway/metrics.py (product metrics).
+
+Every name starts with ``gateway_``; every label takes a bounded set of values, never an id:
+
+    gateway_requests_total{operation, outcome}         GraphQL requests over HTTP
+    gateway_request_seconds{type}                      their latency (type: query, mutation, none)
+    gateway_store_calls_total{source, operation}       round trips to a store (operation: the code's name for it)
+    gateway_store_call_seconds{source}                 their latency
+    gateway_store_errors_total{source, code}           the failed ones, by the gateway error code they became
+    gateway_cache_total{kind, outcome}                 entity cache hits/misses/bypassed per kind; the response
+                                                       cache as kind="response" (hit, miss, stored, bypassed…)
+    gateway_dataloader_batch_size{loader}              keys per DataLoader batch
+    gateway_breaker_state{source}                      0 closed, 1 half-open, 2 open (read when scraped)
+    gateway_outbox_pending, gateway_outbox_oldest_pending_age_seconds, gateway_outbox_parked  (read when scraped)
+
+``operation`` is the GraphQL operation's name when it is one of the persisted manifests' names or one of the first
+``MAX_OPERATION_NAMES`` other names this process has seen; later names count as ``other``, a request without a
+name as ``anonymous``: a client inventing names cannot grow the number of series without bound.
+
+Several worker processes: with ``PROMETHEUS_MULTIPROC_DIR`` set (to an empty directory, before the process starts)
+prometheus-client keeps the counters and histograms in files there and ``exposition()`` sums every worker's. The
+scrape-time gauges come from the worker that answers the scrape (the outbox is shared; breakers are per process).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus reads
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+MAX_OPERATION_NAMES = 100
+ANONYMOUS = "anonymous"
+OTHER = "other"
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+for _standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):  # process_*, python_* of this process
+    REGISTRY.register(_standard)
+
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
+_STORE_LATENCY = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+_BATCH_SIZES = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+REQUESTS = Counter(
+    "gateway_requests",
+    "GraphQL requests over HTTP by operation and outcome",
+    ("operation", "outcome"),
+    registry=REGISTRY,
+)
+REQUEST_SECONDS = Histogram(
+    "gateway_request_seconds",
+    "GraphQL request latency by operation type",
+    ("type",),
+    buckets=_LATENCY,
+    registry=REGISTRY,
+)
+STORE_CALLS = Counter(
+    "gateway_store_calls", "Round trips to a store by operation", ("source", "operation"), registry=REGISTRY
+)
+STORE_SECONDS = Histogram(
+    "gateway_store_call_seconds", "Store round-trip latency", ("source",), buckets=_STORE_LATENCY, registry=REGISTRY
+)
+STORE_ERRORS = Counter(
+    "gateway_store_errors", "Failed store round trips by error code", ("source", "code"), registry=REGISTRY
+)
+CACHE = Counter("gateway_cache", "Cache lookups by kind and outcome", ("kind", "outcome"), registry=REGISTRY)
+BATCH_SIZE = Histogram(
+    "gateway_dataloader_batch_size", "Keys per DataLoader batch", ("loader",), buckets=_BATCH_SIZES, registry=REGISTRY
+)
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+_BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "half_open": 1.0, "open": 2.0}
+
+
+class _OperationNames:
+    """The bounded set of operation names used as label values."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: set[str] = set()
+        self._seen: set[str] = set()
+
+    def allow(self, names: Iterable[str | None]) -> None:
+        with self._lock:
+            self._known.update(name for name in names if name and _NAME.match(name))
+
+    def label(self, name: str | None) -> str:
+        if not name:
+            return ANONYMOUS
+        if name in self._known or name in self._seen:
+            return name
+        if not _NAME.match(name):
+            return OTHER
+        with self._lock:
+            if len(self._seen) < MAX_OPERATION_NAMES:
+                self._seen.add(name)
+                return name
+        return OTHER
+
+
+operation_names = _OperationNames()
+
+
+def observe_request(*, operation: str | None, operation_type: str | None, outcome: str, seconds: float) -> None:
+    REQUESTS.labels(operation_names.label(operation), outcome).inc()
+    REQUEST_SECONDS.labels(operation_type or "none").observe(seconds)
+
+
+def observe_store_call(source: str, operation: str, seconds: float, error: str | None) -> None:
+    STORE_CALLS.labels(source, operation or "unnamed").inc()
+    STORE_SECONDS.labels(source).observe(seconds)
+    if error is not None:
+        STORE_ERRORS.labels(source, error).inc()
+
+
+def observe_cache(kind: str, outcome: str, count: int = 1) -> None:
+    """``outcome`` as the caches name it; "not stored (an entity changed meanwhile)" counts as ``not_stored``."""
+    if count:
+        CACHE.labels(kind, outcome.split(" (")[0].replace(" ", "_")).inc(count)
+
+
+def observe_batch(loader: str, size: int) -> None:
+    BATCH_SIZE.labels(loader).observe(size)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxLag:
+    pending: int
+    oldest_age_s: float
+    parked: int
+
+
+class _Scraped(Collector):
+    """Gauges read when /metrics is scraped: the outbox lag (when MySQL answered) and the breakers' states."""
+
+    def __init__(self, outbox: OutboxLag | None, breakers: Mapping[str, str]) -> None:
+        self.outbox = outbox
+        self.breakers = breakers
+
+    def collect(self) -> Iterator[Metric]:
+        if self.outbox is not None:
+            yield _gauge("gateway_outbox_pending", "Outbox events not yet applied", self.outbox.pending)
+            yield _gauge(
+                "gateway_outbox_oldest_pending_age_seconds",
+                "Age of the oldest outbox event not yet applied (0 when none)",
+                self.outbox.oldest_age_s,
+            )
+            yield _gauge("gateway_outbox_parked", "Outbox events parked after too many attempts", self.outbox.parked)
+        if self.breakers:
+            family = GaugeMetricFamily(
+                "gateway_breaker_state", "Circuit breaker per store: 0 closed, 1 half-open, 2 open", labels=("source",)
+            )
+            for source, state in sorted(self.breakers.items()):
+                if (value := _BREAKER_VALUES.get(state.lower())) is not None:
+                    family.add_metric((source,), value)
+            yield family
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+def breaker_states() -> dict[str, str]:
+    """The breakers' states from ``gateway.breaker.breaker_states()`` when that module exists; nothing otherwise (a
+    scrape never fails because of this gauge: an error reading the states is logged and the gauge left out)."""
+    try:
+        module = importlib.import_module("gateway.breaker")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("gateway.breaker", "gateway"):
+            return {}
+        raise
+    read = getattr(module, "breaker_states", None)
+    if read is None:
+        return {}
+    try:
+        return {str(source): str(state) for source, state in dict(read()).items()}
+    except Exception:
+        log.exception("gateway_breaker_state left out: breaker_states() failed")
+        return {}
+
+
+def exposition(outbox: OutboxLag | None = None, breakers: Mapping[str, str] | None = None) -> bytes:
+    """The text exposition of every metric (every worker's in multiprocess mode) plus the scrape-time gauges."""
+    if directory := os.environ.get(MULTIPROC_ENV):
+        merged = CollectorRegistry()
+        MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+        counted = generate_latest(merged)
+    else:
+        counted = generate_latest(REGISTRY)
+    scraped = CollectorRegistry()
+    scraped.register(_Scraped(outbox, breakers if breakers is not None else breaker_states()))
+    return counted + generate_latest(scraped)
+
+
+def clear_multiprocess_dir(directory: str | None = None) -> None:
+    """Empty ``directory`` (default: ``PROMETHEUS_MULTIPROC_DIR``; created if missing) before workers start: stale
+    files of an earlier run would be summed into this one's counters. Nothing to do when neither is set."""
+    if not (directory := directory or os.environ.get(MULTIPROC_ENV)):
+        return
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))

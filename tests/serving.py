@@ -1,0 +1,89 @@
+"""`gateway serve` as a real process for tests: the test settings, a free port, its output in a file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import gql, make_test_settings
+from tests.writes.conftest import PRODUCT_ID
+
+GATEWAY = str(Path(sys.executable).with_name("gateway"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+CREATE = """
+mutation ($items: [OrderLineInput!]!, $key: String!) {
+  createOrder(input: {items: $items}, idempotencyKey: $key) { id }
+}
+"""
+
+
+async def new_order(client: httpx.AsyncClient, user: int) -> int:
+    """A new order of ``user``'s for one unit of the write tests' product (the ``stocked`` fixture); its id."""
+    items = [{"productId": str(PRODUCT_ID), "quantity": 1}]
+    body = await gql(client, CREATE, {"items": items, "key": uuid.uuid4().hex}, user=user)
+    assert body.get("data"), body
+    return int(body["data"]["createOrder"]["id"])
+
+
+class Served:
+    """One `gateway serve` process on the test databases; ``output()`` is everything it has logged so far."""
+
+    def __init__(self, log: Path, *args: str, **env: str) -> None:
+        settings = make_test_settings()
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.port}/graphql"
+        self.log = log
+        environment = {
+            **os.environ,
+            "GATEWAY_PORT": str(self.port),
+            "GATEWAY_MYSQL_URL": settings.mysql_url,
+            "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+            "GATEWAY_REDIS_URL": settings.redis_url,
+            "GATEWAY_GRAPHIQL": "false",
+            **env,
+        }
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen([GATEWAY, "serve", *args], env=environment, stdout=out, stderr=out)
+        self._wait_healthy()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None, self.output()
+            assert time.monotonic() < deadline, "gateway serve did not answer /health within 60s:\n" + self.output()
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        """SIGTERM, then wait for the exit; the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise

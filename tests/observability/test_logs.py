@@ -6,11 +6,8 @@ import asyncio
 import json
 import logging
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from gateway.observability.logs import JsonFormatter, RequestIdFilter, log_forma
 from gateway.seeding import SeedReport
 from tests.conftest import make_test_settings, token_for
 from tests.http.conftest import serve
+from tests.serving import Served
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,42 +119,17 @@ def test_the_serve_config_writes_json_lines_to_stderr() -> None:
 
 
 @pytest.mark.usefixtures("seeded")
-def test_gateway_serve_logs_json_lines(settings: Settings) -> None:
+def test_gateway_serve_logs_json_lines(tmp_path: Path) -> None:
     """A real ``gateway serve`` with GATEWAY_LOG_FORMAT=json: every line it writes is a JSON object, uvicorn's own
     (startup, access log) included; /metrics answers over the socket."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "GATEWAY_PORT": str(port),
-        "GATEWAY_LOG_FORMAT": "json",
-        # The test databases (migrated by the session's fixtures; a fresh checkout has no demo database yet).
-        "GATEWAY_MYSQL_URL": settings.mysql_url,
-        "GATEWAY_MONGO_DATABASE": settings.mongo_database,
-        "GATEWAY_REDIS_URL": settings.redis_url,
-    }
-    gateway = str(Path(sys.executable).with_name("gateway"))
-    proc = subprocess.Popen([gateway, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    served = Served(tmp_path / "serve.log", GATEWAY_LOG_FORMAT="json")  # the test databases, migrated by `seeded`
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "gateway serve did not answer /health within 30s"
-            time.sleep(0.2)
-        scraped = httpx.get(f"{base}/metrics", timeout=10)
+        scraped = httpx.get(f"{served.base}/metrics", timeout=10)
         assert scraped.status_code == 200
         assert "gateway_outbox_pending" in scraped.text
     finally:
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=30)
+        served.stop()
+    output = served.output()
     entries = [json.loads(line) for line in output.splitlines() if line.strip()]
     messages = [(entry["logger"], entry["message"]) for entry in entries]
     assert ("uvicorn.error", "Application startup complete.") in messages, output

@@ -1,0 +1,205 @@
+"""BENCHMARKS.md's scale section, written from bench/results/scale.json (every size measured so far)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PAGES = ("product", "user", "order", "user (heavy)")
+STORES = ("mysql", "mongodb", "neo4j", "redis")
+
+
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _errors(figures: dict[str, Any]) -> str:
+    return ", ".join(f"{kind} ×{n}" for kind, n in figures.get("errors", {}).items()) or "0"
+
+
+def _sizes(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [results["sizes"][k] for k in sorted(results["sizes"], key=int)]
+
+
+def _ratio(high: float | None, low: float | None) -> str:
+    return f"×{high / low:.1f}" if high and low else "–"
+
+
+def latency_table(sizes: list[dict[str, Any]]) -> list[str]:
+    modes = sorted({mode for s in sizes for mode in s.get("modes", {})}, key=("off", "on").index)
+    head = "| orders | page | " + " | ".join(
+        f"cache {m}: ok / requests | cache {m}: p50 ms | cache {m}: p99 ms | cache {m}: req/s | cache {m}: errors"
+        for m in modes
+    )
+    lines = [head + " |", "|---|---|" + "---:|---:|---:|---:|---|" * len(modes)]
+    for s in sizes:
+        for page in PAGES:
+            cells = []
+            for m in modes:
+                f = s.get("modes", {}).get(m, {}).get("pages", {}).get(page)
+                if f is None:
+                    cells.append("– | – | – | – | –")
+                    continue
+                cells.append(
+                    f"{f['ok']:,} / {f['requests']:,} | {_n(f['p50_ms'], 1)} | {_n(f['p99_ms'], 1)} "
+                    f"| {_n(f['rps'], 1)} | {_errors(f)}"
+                )
+            lines.append(f"| {s['orders']:,} | {page} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def memory_table(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| orders | cache | RSS idle MiB | RSS peak MiB | RSS steady MiB (median per page) | RSS at the end MiB |",
+        "|---|---|---:|---:|---|---:|",
+    ]
+    for s in sizes:
+        for mode, m in s.get("modes", {}).items():
+            pages = m.get("pages", {})
+            peak = max((f["rss_peak_mib"] or 0 for f in pages.values()), default=None)
+            steady = ", ".join(f"{page} {_n(f['rss_steady_mib'])}" for page, f in pages.items())
+            lines.append(
+                f"| {s['orders']:,} | {mode} | {_n(m.get('rss_idle_mib'))} | {_n(peak)} | {steady} "
+                f"| {_n(m.get('rss_end_mib'))} |"
+            )
+    return lines
+
+
+def data_table(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| orders | users | products | order lines | PURCHASED edges | ratings (RATED) | seed: generate s "
+        "| seed: MySQL s | seed: MongoDB s | seed: Neo4j s | seed total s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in sizes:
+        d, seed = s["data"], s.get("seed") or {}
+        secs = seed.get("seconds", {})
+        total = sum(secs.values()) if secs else None
+        note = " (resumed)" if seed.get("resumed") else ""
+        lines.append(
+            f"| {s['orders']:,} | {d['users']:,} | {d['products']:,} | {d['order_items']:,} | {d['PURCHASED']:,} "
+            f"| {d['ratings']:,} | {_n(seed.get('generate_s'), 1)} | {_n(secs.get('mysql'), 1)} "
+            f"| {_n(secs.get('mongodb'), 1)} | {_n(secs.get('neo4j'), 1)} | {_n(total, 1)}{note} |"
+        )
+    return lines
+
+
+def explain_table(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| orders | page | one request ms | MySQL ms | MongoDB ms | Neo4j ms | round trips (MySQL / MongoDB / Neo4j) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for s in sizes:
+        for page, e in s.get("modes", {}).get("off", {}).get("explain", {}).items():
+            st, rt = e.get("stores", {}), e.get("round_trips", {})
+            trips = " / ".join(_n(rt.get(store)) for store in STORES[:3])
+            bad = f" ({_errors(e)} failed)" if e.get("errors") else ""
+            lines.append(
+                f"| {s['orders']:,} | {page} | {_n(e.get('ms'), 1)}{bad} | {_n(st.get('mysql'), 1)} "
+                f"| {_n(st.get('mongodb'), 1)} | {_n(st.get('neo4j'), 1)} | {trips} |"
+            )
+    return lines
+
+
+def plans_table(sizes: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| orders | Mongo `$in` find, 20 ids: ms | product_attributes docs | FerretDB pushdown | Neo4j recommendations:"
+        " db hits | Neo4j boughtTogether: db hits | edges one hop past a user's products | MySQL: a user's orders "
+        "| MySQL: 20 orders' lines |",
+        "|---:|---:|---:|---|---:|---:|---:|---|---|",
+    ]
+    for s in sizes:
+        p = s.get("plans")
+        if not p:
+            continue
+        pushed = ", ".join(f"{k} {v}" for k, v in p["mongo_in_find_pushdown"].items()) or "not reported"
+        lines.append(
+            f"| {s['orders']:,} | {_n(p['mongo_in_find_20_ms'], 1)} | {p['mongo_product_attributes_docs']:,} "
+            f"| {pushed} | {_n(p['neo4j_recommendations_db_hits'])} | {_n(p['neo4j_bought_together_db_hits'])} "
+            f"| {_n(p['neo4j_edges_past_user_products'])} | {'; '.join(p['mysql_orders_of_user'])} "
+            f"| {'; '.join(p['mysql_items_of_orders'])} |"
+        )
+    return lines
+
+
+def growth(sizes: list[dict[str, Any]]) -> list[str]:
+    """The growth between the smallest and the largest size measured, in figures from the JSON."""
+    done = [s for s in sizes if s.get("modes")]
+    if len(done) < 2:
+        return []
+    low, high = done[0], done[-1]
+    span = f"{low['orders']:,} → {high['orders']:,} orders"
+    lines = []
+    for page in PAGES[:3]:
+        off_low = low["modes"].get("off", {}).get("pages", {}).get(page, {})
+        off_high = high["modes"].get("off", {}).get("pages", {}).get(page, {})
+        e_low = low["modes"].get("off", {}).get("explain", {}).get(page, {}).get("stores", {})
+        e_high = high["modes"].get("off", {}).get("explain", {}).get(page, {}).get("stores", {})
+        stores = ", ".join(
+            f"{store} {_n(e_low.get(store), 1)} → {_n(e_high.get(store), 1)} ms"
+            for store in STORES[:3]
+            if e_low.get(store) is not None or e_high.get(store) is not None
+        )
+        lines.append(
+            f"- {page} page, cache off, {span}: p50 {_n(off_low.get('p50_ms'), 1)} → {_n(off_high.get('p50_ms'), 1)} "
+            f"ms ({_ratio(off_high.get('p50_ms'), off_low.get('p50_ms'))}), p99 {_n(off_low.get('p99_ms'), 1)} → "
+            f"{_n(off_high.get('p99_ms'), 1)} ms; per store, one request at a time (explain): {stores}."
+        )
+    return lines
+
+
+def section(results: dict[str, Any]) -> str:
+    sizes = _sizes(results)
+    if not sizes:
+        return "No size measured yet.\n"
+    runs: dict[str, list[str]] = {}
+    for s in sizes:
+        runs.setdefault(f"`{s['command']}` on {s['date']}", []).append(f"{s['orders']:,}")
+    first = sizes[0]
+    settings = first.get("settings", {})
+    intro = [
+        "; ".join(f"{', '.join(orders)} orders: {run}" for run, orders in runs.items())
+        + f". Machine: {first['machine']}; {', '.join(first['versions'])}. From a git worktree add "
+        "`--services <main checkout>/scripts/services` (the script creates a virtualenv in the checkout it is in).",
+        "",
+        "Each size is the synthetic dataset (`gateway seed --dataset synthetic --orders N`, seed 42) in a server set "
+        "of its own (scripts/services on ports 3308, 6381, 27019, 7689, state in `.services-scale/N`), never the "
+        "shared set: its Neo4j holds the demo's and the tests' MovieLens graph. The gateway is `gateway serve` (one "
+        f"uvicorn process, default settings, response cache off). Per page: {settings.get('ids', '?')} ids spread "
+        "over the data with fixed seeds (products and orders uniformly over their ids, users over 4..N; users 1-3, "
+        "the heavy ones, have their own row), one untimed pass over them, then "
+        f"{settings.get('requests', '?')} requests cycling through them over {settings.get('connections', '?')} "
+        f"keep-alive connections from this process (heavy users: {settings.get('heavy_rounds', '?')} requests each, "
+        "one connection). The user and order pages are sent as their owner. Latency is from sending the request to "
+        "the whole answer; an error is a status other than 200, `errors` in the answer, a null page or a transport "
+        "error, counted apart and never in the percentiles. Cache off: `GATEWAY_ENTITY_CACHE=false`; cache on: the "
+        "entity cache (Redis) filled by the untimed pass, so the timed requests find their products and users "
+        "there. RSS: the gateway process's VmRSS, sampled every 0.1 s; steady is the median of the second half of "
+        "a page's samples.",
+        "",
+        "![p50 and p99 of the three pages against the number of orders](bench/plots/scale-latency.png)",
+        "",
+    ]
+    body = [
+        *intro,
+        *latency_table(sizes),
+        "",
+        *memory_table(sizes),
+        "",
+        "Data and seeding (one run of the idempotent seeder into empty stores, batches of 5,000; generate = "
+        "building the dataset in Python):",
+        "",
+        *data_table(sizes),
+        "",
+        "Where one request's time goes, cache off, one request at a time (median of the explained requests, from "
+        "`extensions.explain`), and what the stores report for the same queries (median over 5 of the bench's ids; "
+        "MySQL EXPLAIN, Neo4j PROFILE, FerretDB explain):",
+        "",
+        *explain_table(sizes),
+        "",
+        *plans_table(sizes),
+        "",
+        *growth(sizes),
+    ]
+    return "\n".join(body).rstrip("\n") + "\n"

@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import statistics
@@ -306,6 +307,7 @@ async def run_size(orders: int, args: argparse.Namespace, previous: dict[str, An
             "versions": versions,
             "settings": {k: getattr(args, k) for k in ("connections", "ids", "requests", "heavy_rounds")},
             "data": found,
+            "disk_mib": disk_mib(state),
             "seed": seeded or previous.get("seed"),
             "seeded_this_run": seeded is not None,
         }
@@ -330,6 +332,16 @@ async def run_size(orders: int, args: argparse.Namespace, previous: dict[str, An
     finally:
         if not args.keep_up or orders != args.sizes[-1]:
             services(args.services, env, "down")
+
+
+def disk_mib(state: Path) -> dict[str, float]:
+    """Each store's data on disk (MySQL's datadir, FerretDB's SQLite files, Neo4j's store), in MiB."""
+    dirs = {"mysql": state / "mysql" / "data", "mongodb": state / "mongodb" / "data", "neo4j": state / "neo4j" / "data"}
+    return {
+        store: round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
+        for store, path in dirs.items()
+        if path.exists()
+    }
 
 
 def load_results() -> dict[str, Any]:
@@ -365,12 +377,14 @@ async def main() -> None:
     if set(args.cache) - {"off", "on"}:
         parser.error("--cache takes off, on or off,on")
     args.state_dir = args.state_dir.resolve()
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)  # "relationship type does not exist" on a new set
     results = load_results()
     for orders in args.sizes:
         previous = results["sizes"].get(str(orders), {})
         entry = await run_size(orders, args, previous)
         if args.seed_only:  # keep the measured figures, refresh the seed's
-            entry = {**previous, **{k: v for k, v in entry.items() if k in ("seed", "data", "seeded_this_run")}}
+            kept = ("seed", "data", "disk_mib", "seeded_this_run")
+            entry = {**previous, **{k: v for k, v in entry.items() if k in kept}}
         entry["command"] = command_line(args)
         results["sizes"][str(orders)] = entry
         save_results(results)

@@ -8,6 +8,7 @@ list as soon as it has its answer, until the list is empty. The memory is the pr
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections import Counter, deque
@@ -29,6 +30,12 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process so far, in seconds (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-th percentile (0..100) by linear interpolation between closest ranks; nan for no values."""
     if not values:
@@ -48,6 +55,7 @@ class Result:
     ms: list[float] = field(default_factory=list)  # successes only
     errors: Counter[str] = field(default_factory=Counter)
     rss_kib: list[int] = field(default_factory=list)  # samples over the run
+    cpu_s: float | None = None  # CPU time the process used during the run
 
     @property
     def requests(self) -> int:
@@ -63,6 +71,8 @@ class Result:
             "p50_ms": round(percentile(self.ms, 50), 1),
             "p99_ms": round(percentile(self.ms, 99), 1),
             "max_ms": round(max(self.ms), 1) if self.ms else float("nan"),
+            # share of one core the process used over the run (one uvicorn process uses at most one)
+            "cpu_share": round(self.cpu_s / self.seconds, 2) if self.cpu_s is not None and self.seconds else None,
             "rss_peak_mib": round(max(self.rss_kib) / 1024, 1) if self.rss_kib else None,
             # the median of the second half of the samples: what the process settled at under this load
             "rss_steady_mib": round(statistics.median(self.rss_kib[len(self.rss_kib) // 2 :]) / 1024, 1)
@@ -94,11 +104,14 @@ async def run(url: str, requests: Sequence[Request], connections: int, pid: int 
             await asyncio.sleep(RSS_INTERVAL_S)
 
     sampler = asyncio.create_task(sample())
+    cpu_before = cpu_seconds(pid) if pid is not None else None
     start = time.perf_counter()
     try:
         await asyncio.gather(*(worker() for _ in range(connections)))
     finally:
         result.seconds = time.perf_counter() - start
+        if pid is not None and cpu_before is not None:
+            result.cpu_s = cpu_seconds(pid) - cpu_before
         running = False
         await sampler
     return result

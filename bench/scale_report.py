@@ -18,6 +18,11 @@ def _errors(figures: dict[str, Any]) -> str:
     return ", ".join(f"{kind} ×{n}" for kind, n in figures.get("errors", {}).items()) or "0"
 
 
+def _cpu(figures: dict[str, Any]) -> str:
+    share = figures.get("cpu_share")
+    return "–" if share is None else f"{share:.0%}"
+
+
 def _sizes(results: dict[str, Any]) -> list[dict[str, Any]]:
     return [results["sizes"][k] for k in sorted(results["sizes"], key=int)]
 
@@ -29,21 +34,22 @@ def _ratio(high: float | None, low: float | None) -> str:
 def latency_table(sizes: list[dict[str, Any]]) -> list[str]:
     modes = sorted({mode for s in sizes for mode in s.get("modes", {})}, key=("off", "on").index)
     head = "| orders | page | " + " | ".join(
-        f"cache {m}: ok / requests | cache {m}: p50 ms | cache {m}: p99 ms | cache {m}: req/s | cache {m}: errors"
+        f"cache {m}: ok / requests | cache {m}: p50 ms | cache {m}: p99 ms | cache {m}: req/s | cache {m}: gateway "
+        f"CPU | cache {m}: errors"
         for m in modes
     )
-    lines = [head + " |", "|---|---|" + "---:|---:|---:|---:|---|" * len(modes)]
+    lines = [head + " |", "|---|---|" + "---:|---:|---:|---:|---:|---|" * len(modes)]
     for s in sizes:
         for page in PAGES:
             cells = []
             for m in modes:
                 f = s.get("modes", {}).get(m, {}).get("pages", {}).get(page)
                 if f is None:
-                    cells.append("– | – | – | – | –")
+                    cells.append("– | – | – | – | – | –")
                     continue
                 cells.append(
                     f"{f['ok']:,} / {f['requests']:,} | {_n(f['p50_ms'], 1)} | {_n(f['p99_ms'], 1)} "
-                    f"| {_n(f['rps'], 1)} | {_errors(f)}"
+                    f"| {_n(f['rps'], 1)} | {_cpu(f)} | {_errors(f)}"
                 )
             lines.append(f"| {s['orders']:,} | {page} | " + " | ".join(cells) + " |")
     return lines
@@ -69,8 +75,8 @@ def memory_table(sizes: list[dict[str, Any]]) -> list[str]:
 def data_table(sizes: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| orders | users | products | order lines | PURCHASED edges | ratings (RATED) | seed: generate s "
-        "| seed: MySQL s | seed: MongoDB s | seed: Neo4j s | seed total s |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| seed: MySQL s | seed: MongoDB s | seed: Neo4j s | seed total s | on disk MiB (MySQL / MongoDB / Neo4j) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in sizes:
         d, seed = s["data"], s.get("seed") or {}
@@ -80,7 +86,8 @@ def data_table(sizes: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {s['orders']:,} | {d['users']:,} | {d['products']:,} | {d['order_items']:,} | {d['PURCHASED']:,} "
             f"| {d['ratings']:,} | {_n(seed.get('generate_s'), 1)} | {_n(secs.get('mysql'), 1)} "
-            f"| {_n(secs.get('mongodb'), 1)} | {_n(secs.get('neo4j'), 1)} | {_n(total, 1)}{note} |"
+            f"| {_n(secs.get('mongodb'), 1)} | {_n(secs.get('neo4j'), 1)} | {_n(total, 1)}{note} "
+            f"| {' / '.join(_n(s.get('disk_mib', {}).get(store)) for store in STORES[:3])} |"
         )
     return lines
 
@@ -91,7 +98,7 @@ def explain_table(sizes: list[dict[str, Any]]) -> list[str]:
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for s in sizes:
-        for page, e in s.get("modes", {}).get("off", {}).get("explain", {}).items():
+        for page, e in explain_of(s).items():
             st, rt = e.get("stores", {}), e.get("round_trips", {})
             trips = " / ".join(_n(rt.get(store)) for store in STORES[:3])
             bad = f" ({_errors(e)} failed)" if e.get("errors") else ""
@@ -100,6 +107,12 @@ def explain_table(sizes: list[dict[str, Any]]) -> list[str]:
                 f"| {_n(st.get('mongodb'), 1)} | {_n(st.get('neo4j'), 1)} | {trips} |"
             )
     return lines
+
+
+def explain_of(size: dict[str, Any]) -> dict[str, Any]:
+    """The explained requests of a size (older runs kept them under the cache-off mode)."""
+    found: dict[str, Any] = size.get("explain") or size.get("modes", {}).get("off", {}).get("explain", {})
+    return found
 
 
 def plans_table(sizes: list[dict[str, Any]]) -> list[str]:
@@ -134,8 +147,8 @@ def growth(sizes: list[dict[str, Any]]) -> list[str]:
     for page in PAGES[:3]:
         off_low = low["modes"].get("off", {}).get("pages", {}).get(page, {})
         off_high = high["modes"].get("off", {}).get("pages", {}).get(page, {})
-        e_low = low["modes"].get("off", {}).get("explain", {}).get(page, {}).get("stores", {})
-        e_high = high["modes"].get("off", {}).get("explain", {}).get(page, {}).get("stores", {})
+        e_low = explain_of(low).get(page, {}).get("stores", {})
+        e_high = explain_of(high).get(page, {}).get("stores", {})
         stores = ", ".join(
             f"{store} {_n(e_low.get(store), 1)} → {_n(e_high.get(store), 1)} ms"
             for store in STORES[:3]
@@ -149,18 +162,51 @@ def growth(sizes: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+WHY = [
+    "**Why it grows** (each point read off the tables above):",
+    "",
+    "- **MongoDB (FerretDB 1.24.2 on SQLite) is what grows.** The product and order pages read product attributes "
+    "and metrics with one `find({_id: {$in: ids}})` per collection, and FerretDB's explain reports `filterPushdown "
+    "False` for it: SQLite is not given the ids, FerretDB reads and decodes every document of the collection and "
+    "filters them itself. The collections hold one document per product, and products grow with the data (orders / "
+    "20, capped at 50,000), so a find of 20 ids costs in proportion to the catalogue (the `$in` column), whatever the "
+    "number of ids asked. A real MongoDB answers the same find from its `_id` index. Store times in explain add up "
+    "calls that run in parallel (attributes and metrics), so they can exceed the request's own time.",
+    "- **Under load the requests queue on FerretDB's CPU**: the 4 connections share 2 cores with every store, the "
+    "gateway and the client, so a page's p50 under load is several times its one-at-a-time time. When a find "
+    "takes longer than `GATEWAY_SOURCE_TIMEOUT_S` (2 s), the page answers `TIMEOUT mongodb`: counted as an error, "
+    "never as a latency (the explained requests run with the bound raised, to show the time it would take).",
+    "- **Neo4j grows with the popularity of what was bought.** Recommendations expand from a user's products to "
+    "every other buyer of them, then to what those bought; boughtTogether from a product to its co-buyers' orders. "
+    "Popularity is Zipf-like, so the popular products' buyers grow with the number of orders (the edges one hop past "
+    "a user's products, and the PROFILE db hits), while an ordinary user's own history stays ~20 orders at every "
+    "size. The heavy users (over 1,000 orders each, 10,000 at 1M) have the largest expansions.",
+    "- **MySQL stays flat**: every read is an index lookup (EXPLAIN: a user's orders by "
+    "`ix_orders_user_id_created_at_id`, about 20 rows at every size; order lines and products by primary key), so its "
+    "time per request hardly moves from 10k to 1M orders.",
+    "- **The entity cache** holds products (MySQL row, attributes, metrics) in Redis: with it on, the product and "
+    "order pages skip FerretDB and stay flat across sizes. The user page gains little: it is bound by the gateway's "
+    "own CPU (its ~50 products and 10 recommendations are a few hundred fields to resolve, see the gateway CPU "
+    "column) and by Neo4j, not by the reads the cache saves.",
+    "- **Memory does not grow with the data**: the gateway keeps nothing per dataset in its process (caches live in "
+    "Redis, DataLoaders live for one request), and a request's memory is bounded by its page (20 orders, 10 "
+    "recommendations, 5 products bought together), so RSS is the same at every size, idle and under load.",
+]
+
+
 def section(results: dict[str, Any]) -> str:
     sizes = _sizes(results)
     if not sizes:
         return "No size measured yet.\n"
     runs: dict[str, list[str]] = {}
-    for s in sizes:
-        runs.setdefault(f"`{s['command']}` on {s['date']}", []).append(f"{s['orders']:,}")
-    first = sizes[0]
+    measured = [s for s in sizes if s.get("modes")] or sizes
+    for s in measured:
+        runs.setdefault(f"`{s['command']}` on {s.get('date', '?')}", []).append(f"{s['orders']:,}")
+    first = measured[0]
     settings = first.get("settings", {})
     intro = [
         "; ".join(f"{', '.join(orders)} orders: {run}" for run, orders in runs.items())
-        + f". Machine: {first['machine']}; {', '.join(first['versions'])}. From a git worktree add "
+        + f". Machine: {first.get('machine', '?')}; {', '.join(first.get('versions', []))}. From a git worktree add "
         "`--services <main checkout>/scripts/services` (the script creates a virtualenv in the checkout it is in).",
         "",
         "Each size is the synthetic dataset (`gateway seed --dataset synthetic --orders N`, seed 42) in a server set "
@@ -201,5 +247,7 @@ def section(results: dict[str, Any]) -> str:
         *plans_table(sizes),
         "",
         *growth(sizes),
+        "",
+        *WHY,
     ]
     return "\n".join(body).rstrip("\n") + "\n"

@@ -73,6 +73,8 @@ async def test_the_load_loop_counts_successes_errors_and_memory(served: Served, 
     assert all(kind.startswith("HTTP 200 ") for kind in result.errors), result.errors
     assert result.rss_kib
     assert min(result.rss_kib) > 10_000  # a Python process with the app loaded: over 10 MiB
+    assert result.cpu_s is not None
+    assert result.cpu_s > 0  # five GraphQL requests take the gateway some CPU
     figures = result.figures()
     assert figures["ok"] == 3
     assert figures["p50_ms"] <= figures["p99_ms"]

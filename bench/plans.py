@@ -6,6 +6,7 @@ The bench imports no driver (ruff TID251): it uses the clients the gateway's sou
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Sequence
@@ -48,6 +49,18 @@ async def neo4j_profile(sources: Sources, cypher: str, params: dict[str, Any]) -
         _ = [record async for record in result]
         summary = await result.consume()
     return _hits(summary.profile or {})
+
+
+async def neo4j_heavy(sources: Sources, user_id: int, timeout_s: float = 120.0) -> dict[str, Any]:
+    """PROFILE of one heavy user's recommendations: its db hits and time, or what the server answered instead."""
+    params = {"ids": [user_id], "limit": 10, "neighbours": graph.NEIGHBOURS}
+    start = time.perf_counter()
+    try:
+        hits = await asyncio.wait_for(neo4j_profile(sources, graph.RECOMMENDATIONS, params), timeout_s)
+    except Exception as exc:  # the finding is the failure itself: the server's error, kept for the report
+        ms = (time.perf_counter() - start) * 1000
+        return {"user": user_id, "ms": round(ms), "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+    return {"user": user_id, "ms": round((time.perf_counter() - start) * 1000), "db_hits": hits}
 
 
 async def neo4j_degrees(sources: Sources, user_ids: Sequence[int]) -> float:
@@ -98,6 +111,7 @@ async def store_plans(
     plans["neo4j_recommendations_db_hits"] = statistics.median(recs)
     plans["neo4j_bought_together_db_hits"] = statistics.median(together)
     plans["neo4j_edges_past_user_products"] = await neo4j_degrees(sources, users[:5])
+    plans["neo4j_heavy_user_recommendations"] = await neo4j_heavy(sources, 1)
     pushed, ms = await mongo_find(sources, products[:20])
     plans["mongo_in_find_pushdown"] = pushed
     plans["mongo_in_find_20_ms"] = round(ms, 2)

@@ -61,6 +61,17 @@ RESULTS = BENCH / "results" / "scale.json"
 SECTION = "Scale: the three main pages at 10k, 100k and 1M orders"
 SCALE_PORTS = {"mysql": 3308, "redis": 6381, "mongodb": 27019, "neo4j": 7689}
 HEAVY = "user (heavy)"  # users 1-3's page: over 1,000 orders each
+# The gateway process's settings per mode (the rest are the defaults). off-raised: the stores' and the request's
+# bounds raised so that at 1M orders slow reads are measured instead of answered TIMEOUT (and opening breakers).
+MODES = {
+    "off": {"GATEWAY_ENTITY_CACHE": "false"},
+    "on": {"GATEWAY_ENTITY_CACHE": "true"},
+    "off-raised": {
+        "GATEWAY_ENTITY_CACHE": "false",
+        "GATEWAY_SOURCE_TIMEOUT_S": "60",
+        "GATEWAY_REQUEST_TIMEOUT_S": "120",
+    },
+}
 EXPLAINED = 5  # explained requests per page and size
 # The bench's own store calls (seeding, counts, plans) and the explained requests: long enough that a slow store
 # is measured, not cut off (FerretDB's $in scans take seconds at 1M orders; the gateway's default bound is 2 s).
@@ -264,17 +275,26 @@ async def measure_mode(
 ) -> dict[str, Any]:
     mode_env = {
         **env,
-        "GATEWAY_ENTITY_CACHE": "true" if cache == "on" else "false",
+        **MODES[cache],
         "GATEWAY_RESPONSE_CACHE": "false",
         "GATEWAY_CACHE_NAMESPACE": f"scale{int(time.time())}",  # a cold entity cache per run, nothing to flush
         "GATEWAY_GRAPHIQL": "false",
         "GATEWAY_RELAY_IN_SERVE": "false",
         "GATEWAY_LOG_LEVEL": "warning",
     }
-    out: dict[str, Any] = {"pages": {}, "warmup_errors": {}}
+    out: dict[str, Any] = {
+        "pages": {},
+        "warmup_errors": {},
+        "env": MODES[cache],
+        "settings": {k: getattr(args, k) for k in ("connections", "ids", "requests", "heavy_rounds")},
+        "command": command_line(args),
+        "date": f"{datetime.now(UTC):%Y-%m-%d}",
+    }
     async with gateway(mode_env, log) as (url, pid):
         out["rss_idle_mib"] = round(load.rss_kib(pid) / 1024, 1)
         for kind, pool in requests.items():
+            if kind not in args.pages:
+                continue
             heavy = kind == HEAVY
             connections = 1 if heavy else args.connections
             warm = await load.run(url, pool, connections, pid)  # untimed: pools, parse cache, the entity cache
@@ -347,11 +367,18 @@ async def run_size(orders: int, args: argparse.Namespace, previous: dict[str, An
             )
         finally:
             await sources.close()
-        entry["modes"] = {}
+        # a run of some modes keeps the others' figures, each with the command and date that measured it
+        entry["modes"] = {
+            mode: {"command": previous.get("command"), "date": previous.get("date"), **figures}
+            for mode, figures in previous.get("modes", {}).items()
+        }
         for cache in args.cache:
             log = state / "log" / f"gateway-scale-{cache}.log"
             entry["modes"][cache] = await measure_mode(env, cache, requests, args, log)
-        entry["explain"] = await explain_pages(env, requests, state / "log" / "gateway-scale-explain.log")
+        if args.explain:
+            entry["explain"] = await explain_pages(env, requests, state / "log" / "gateway-scale-explain.log")
+        elif "explain" in previous:
+            entry["explain"] = previous["explain"]
         return entry
     finally:
         if not args.keep_up or orders != args.sizes[-1]:
@@ -391,15 +418,17 @@ async def main() -> None:
     parser.add_argument("--ids", type=int, default=100, help="ids per page, spread over the data")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page and cache mode")
     parser.add_argument("--heavy-rounds", type=int, default=3, help="timed requests per heavy user (one at a time)")
-    parser.add_argument("--cache", type=lambda s: listed(s, str), default=["off", "on"], help="entity cache: off,on")
+    parser.add_argument("--cache", type=lambda s: listed(s, str), default=["off", "on"], help="off,on,off-raised")
+    parser.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True, help="the explained pass")
+    parser.add_argument("--pages", type=lambda s: listed(s, str), default=[*pages.KINDS, HEAVY], help="pages to load")
     parser.add_argument("--services", type=Path, default=ROOT / "scripts" / "services", help="scripts/services")
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".services-scale", help="one subdirectory per size")
     parser.add_argument("--keep-up", action="store_true", help="leave the last size's server set running")
     parser.add_argument("--seed-only", action="store_true", help="seed (and check) the sizes, measure nothing")
     parser.add_argument("--write", action="store_true", help="replace this bench's section in BENCHMARKS.md")
     args = parser.parse_args()
-    if set(args.cache) - {"off", "on"}:
-        parser.error("--cache takes off, on or off,on")
+    if set(args.cache) - set(MODES):
+        parser.error(f"--cache takes some of {', '.join(MODES)}")
     args.state_dir = args.state_dir.resolve()
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)  # "relationship type does not exist" on a new set
     results = load_results()
@@ -424,6 +453,8 @@ def command_line(args: argparse.Namespace) -> str:
     sizes = ",".join(map(str, args.sizes))
     text = f".venv/bin/python bench/scale.py --sizes {sizes} --connections {args.connections} --ids {args.ids} "
     text += f"--requests {args.requests} --heavy-rounds {args.heavy_rounds} --cache {','.join(args.cache)}"
+    text += "" if args.explain else " --no-explain"
+    text += "" if args.pages == [*pages.KINDS, HEAVY] else f" --pages '{','.join(args.pages)}'"
     return text + (" --seed-only" if args.seed_only else "") + (" --write" if args.write else "")
 
 

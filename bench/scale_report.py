@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+MODE_ORDER = ("off", "on", "off-raised")
 PAGES = ("product", "user", "order", "user (heavy)")
 STORES = ("mysql", "mongodb", "neo4j", "redis")
 
@@ -32,7 +33,7 @@ def _ratio(high: float | None, low: float | None) -> str:
 
 
 def latency_table(sizes: list[dict[str, Any]]) -> list[str]:
-    modes = sorted({mode for s in sizes for mode in s.get("modes", {})}, key=("off", "on").index)
+    modes = sorted({mode for s in sizes for mode in s.get("modes", {})}, key=MODE_ORDER.index)
     head = "| orders | page | " + " | ".join(
         f"cache {m}: ok / requests | cache {m}: p50 ms | cache {m}: p99 ms | cache {m}: req/s | cache {m}: gateway "
         f"CPU | cache {m}: errors"
@@ -133,6 +134,14 @@ def plans_table(sizes: list[dict[str, Any]]) -> list[str]:
             f"| {_n(p['neo4j_edges_past_user_products'])} | {'; '.join(p['mysql_orders_of_user'])} "
             f"| {'; '.join(p['mysql_items_of_orders'])} |"
         )
+    for s in sizes:
+        heavy = (s.get("plans") or {}).get("neo4j_heavy_user_recommendations")
+        if heavy:
+            said = heavy.get("error") or f"{heavy['db_hits']:,} db hits"
+            lines.append(
+                f"\nHeavy user {heavy['user']}'s recommendations at {s['orders']:,} orders, PROFILE: {said} "
+                f"after {heavy['ms']:,} ms."
+            )
     return lines
 
 
@@ -201,11 +210,14 @@ def section(results: dict[str, Any]) -> str:
     runs: dict[str, list[str]] = {}
     measured = [s for s in sizes if s.get("modes")] or sizes
     for s in measured:
-        runs.setdefault(f"`{s['command']}` on {s.get('date', '?')}", []).append(f"{s['orders']:,}")
+        for mode, m in sorted(s["modes"].items(), key=lambda item: MODE_ORDER.index(item[0])):
+            run = f"`{m.get('command', s['command'])}` on {m.get('date', s.get('date', '?'))}"
+            runs.setdefault(run, []).append(f"{s['orders']:,} ({mode})")
     first = measured[0]
     settings = first.get("settings", {})
     intro = [
-        "; ".join(f"{', '.join(orders)} orders: {run}" for run, orders in runs.items())
+        "Commands, per size (mode): "
+        + "; ".join(f"{', '.join(orders)}: {run}" for run, orders in runs.items())
         + f". Machine: {first.get('machine', '?')}; {', '.join(first.get('versions', []))}. From a git worktree add "
         "`--services <main checkout>/scripts/services` (the script creates a virtualenv in the checkout it is in).",
         "",

@@ -1,7 +1,8 @@
 """p50 / p99 of the three main pages at 10k, 100k and 1M synthetic orders over real HTTP, and the gateway's memory.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--connections 4] [--ids 100] [--requests 200]
-        [--cache off,on] [--services scripts/services] [--state-dir .services-scale] [--keep-up] [--write]
+        [--cache off,on,off-raised] [--pages product,user,order] [--no-explain] [--seed-only] [--report-only]
+        [--services scripts/services] [--state-dir .services-scale] [--keep-up] [--write]
 
 Every size has its own server set, started with scripts/services on other ports (SCALE_PORTS) and its own state
 directory (``--state-dir``/SIZE, git-ignored): the shared set's Neo4j is one graph holding the demo's and the
@@ -11,14 +12,16 @@ part (an interrupted run) is completed by the idempotent seeder. The sets share 
 each is stopped once measured (``--keep-up`` leaves the last one running; stop it with
 ``GATEWAY_SERVICES_DIR=.services-scale/SIZE <the same GATEWAY_*_URL variables> scripts/services down``).
 
-Per size and per cache mode (GATEWAY_ENTITY_CACHE false / true; the response cache is off, these are not persisted
-queries) one ``gateway serve`` process serves the pages of bench/pages.py; for each page, ``--ids`` ids spread
-over the data (users 1-3, the heavy ones, apart: their own row), an untimed pass over them (which fills the
-entity cache when it is on), then ``--requests`` requests over ``--connections`` connections. Errors are counted
-apart and never become latencies. The gateway's RSS is sampled during the load. Afterwards, with the cache off, a
-few requests per page with explain (one at a time, in a gateway whose timeouts are raised to LONG_TIMEOUT_S so a
-slow store shows its time) give each store's time, and the stores' own plans (plans.py) say why.
-Results go to bench/results/scale.json (merged per size: a run of some sizes keeps the others' figures).
+Per size and per mode (MODES: entity cache off, on, and off with the store bounds raised; the response cache is off,
+these are not persisted queries) one ``gateway serve`` process serves the pages of bench/pages.py; for each page,
+``--ids`` ids spread over the data (users 1-3, the heavy ones, apart: their own row), an untimed pass over them
+(which fills the entity cache when it is on), then ``--requests`` requests over ``--connections`` connections.
+Errors are counted apart and never become latencies. The gateway's RSS and CPU are sampled during the load.
+Afterwards, with the cache off, a few requests per page with explain (one at a time, in a gateway whose timeouts
+are raised to LONG_TIMEOUT_S so a slow store shows its time) give each store's time, and the stores' own plans
+(plans.py) say why.
+Results go to bench/results/scale.json (merged per size and mode: a run of some sizes or modes keeps the others'
+figures); ``--report-only --write`` rewrites BENCHMARKS.md's section from it without measuring.
 """
 
 from __future__ import annotations
@@ -426,13 +429,14 @@ async def main() -> None:
     parser.add_argument("--keep-up", action="store_true", help="leave the last size's server set running")
     parser.add_argument("--seed-only", action="store_true", help="seed (and check) the sizes, measure nothing")
     parser.add_argument("--write", action="store_true", help="replace this bench's section in BENCHMARKS.md")
+    parser.add_argument("--report-only", action="store_true", help="print (and --write) the figures already measured")
     args = parser.parse_args()
     if set(args.cache) - set(MODES):
         parser.error(f"--cache takes some of {', '.join(MODES)}")
     args.state_dir = args.state_dir.resolve()
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)  # "relationship type does not exist" on a new set
     results = load_results()
-    for orders in args.sizes:
+    for orders in [] if args.report_only else args.sizes:
         previous = results["sizes"].get(str(orders), {})
         entry = await run_size(orders, args, previous)
         if args.seed_only:  # keep the measured figures, refresh the seed's

@@ -289,7 +289,7 @@ async def measure_mode(
         "pages": {},
         "warmup_errors": {},
         "env": MODES[cache],
-        "settings": {k: getattr(args, k) for k in ("connections", "ids", "requests", "heavy_rounds")},
+        "settings": {k: getattr(args, k) for k in ("connections", "ids", "requests", "heavy_rounds", "pages")},
         "command": command_line(args),
         "date": f"{datetime.now(UTC):%Y-%m-%d}",
     }

@@ -29,7 +29,9 @@ def _sizes(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _ratio(high: float | None, low: float | None) -> str:
-    return f"×{high / low:.1f}" if high and low else "–"
+    if not high or not low or high != high or low != low:  # None, 0 or nan
+        return "–"
+    return f"×{high / low:.1f}"
 
 
 def latency_table(sizes: list[dict[str, Any]]) -> list[str]:
@@ -156,6 +158,11 @@ def growth(sizes: list[dict[str, Any]]) -> list[str]:
     for page in PAGES[:3]:
         off_low = low["modes"].get("off", {}).get("pages", {}).get(page, {})
         off_high = high["modes"].get("off", {}).get("pages", {}).get(page, {})
+        mode = "cache off"
+        if not off_high.get("ok"):  # every request failed at the default bounds: the raised ones measured it
+            off_low = low["modes"].get("off-raised", {}).get("pages", {}).get(page, off_low)
+            off_high = high["modes"].get("off-raised", {}).get("pages", {}).get(page, off_high)
+            mode = "cache off, bounds raised (every request failed at the default bounds)"
         e_low = explain_of(low).get(page, {}).get("stores", {})
         e_high = explain_of(high).get(page, {}).get("stores", {})
         stores = ", ".join(
@@ -164,7 +171,7 @@ def growth(sizes: list[dict[str, Any]]) -> list[str]:
             if e_low.get(store) is not None or e_high.get(store) is not None
         )
         lines.append(
-            f"- {page} page, cache off, {span}: p50 {_n(off_low.get('p50_ms'), 1)} → {_n(off_high.get('p50_ms'), 1)} "
+            f"- {page} page, {mode}, {span}: p50 {_n(off_low.get('p50_ms'), 1)} → {_n(off_high.get('p50_ms'), 1)} "
             f"ms ({_ratio(off_high.get('p50_ms'), off_low.get('p50_ms'))}), p99 {_n(off_low.get('p99_ms'), 1)} → "
             f"{_n(off_high.get('p99_ms'), 1)} ms; per store, one request at a time (explain): {stores}."
         )
@@ -222,6 +229,13 @@ def section(results: dict[str, Any]) -> str:
             runs.setdefault(run, []).append(f"{s['orders']:,} ({mode})")
     first = measured[0]
     settings = first.get("settings", {})
+    unusual = [
+        f"{s['orders']:,} {mode}: {m['settings']['ids']} ids, {m['settings']['requests']} requests per page"
+        + (f", pages {', '.join(m['settings']['pages'])}" if m["settings"].get("pages") else "")
+        for s in measured
+        for mode, m in s["modes"].items()
+        if m.get("settings") and {k: v for k, v in m["settings"].items() if k != "pages"} != settings
+    ]
     intro = [
         "Commands, per size (mode): "
         + "; ".join(f"{', '.join(orders)}: {run}" for run, orders in runs.items())
@@ -236,7 +250,8 @@ def section(results: dict[str, Any]) -> str:
         "the heavy ones, have their own row), one untimed pass over them, then "
         f"{settings.get('requests', '?')} requests cycling through them over {settings.get('connections', '?')} "
         f"keep-alive connections from this process (heavy users: {settings.get('heavy_rounds', '?')} requests each, "
-        "one connection). The user and order pages are sent as their owner. Latency is from sending the request to "
+        f"one connection){' (except ' + '; '.join(unusual) + ')' if unusual else ''}. The user and order pages are "
+        "sent as their owner. Latency is from sending the request to "
         "the whole answer; an error is a status other than 200, `errors` in the answer, a null page or a transport "
         "error, counted apart and never in the percentiles. Cache off: `GATEWAY_ENTITY_CACHE=false`; cache on: the "
         "entity cache (Redis) filled by the untimed pass, so the timed requests find their products and users "

@@ -77,6 +77,7 @@ def latency_plot(scale: dict[str, Any], path: Path) -> None:
 def memory_plot(scale: dict[str, Any], path: Path) -> None:
     """The gateway process's RSS against the data size: idle after start, and the peak under load, per mode."""
     sizes = _sizes(scale)
+    top = 0.0
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for mode, style in zip(MODES, ("o-", "s--", "^:"), strict=True):
         points = [(s["orders"], s["modes"][mode]) for s in sizes if mode in s["modes"]]
@@ -84,13 +85,14 @@ def memory_plot(scale: dict[str, Any], path: Path) -> None:
             continue
         xs = [n for n, _ in points]
         peaks = [max((f["rss_peak_mib"] or 0) for f in m["pages"].values()) for _, m in points]
+        top = max(top, *peaks)
         ax.plot(xs, peaks, style, color="tab:red", label=f"peak under load, cache {mode}")
         ax.plot(xs, [m["rss_idle_mib"] for _, m in points], style, color="tab:grey", label=f"idle, cache {mode}")
     _orders_axis(ax, [s["orders"] for s in sizes])
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(0, top * 1.2 or None)  # room above the lines for the legend
     ax.set_ylabel("gateway RSS (MiB)")
     ax.set_title("Gateway memory against data size")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110, metadata=METADATA)
     plt.close(fig)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import platform
 import statistics
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from markdown import replace_section  # bench/ is sys.path[0] when run as a script
 from starlette.types import Receive, Scope, Send
 
 from gateway.app import create_app
@@ -37,6 +39,7 @@ from gateway.sources import mongo_schema as m
 from gateway.sources import mysql_tables as t
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "read_path.json"  # the raw figures, for bench/plots.py
 TABLES = (t.users, t.categories, t.products, t.orders, t.order_items, t.ratings, t.outbox)
 SECTION = "## Read path: round trips per page size (batched vs naive)"
 STORES = ("mysql", "mongodb", "neo4j")
@@ -166,12 +169,54 @@ async def run_mode(settings: Settings, mode: str, reps: int) -> dict[int, list[S
     return results
 
 
+def operating_system() -> str:
+    """PRETTY_NAME of /etc/os-release (e.g. Debian GNU/Linux 12 (bookworm)) and the kernel release."""
+    release = Path("/etc/os-release")
+    names = [line.split("=", 1)[1].strip('"') for line in release.read_text().splitlines() if "PRETTY_NAME=" in line]
+    return f"{names[0] if names else platform.system()}, Linux {platform.release()}"
+
+
 def machine() -> str:
     cpuinfo, meminfo = (Path(f"/proc/{name}").read_text().splitlines() for name in ("cpuinfo", "meminfo"))
     cpus = [line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")]
     mem_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal:"))
     cpu = f"{cpus[0] if cpus else '?'}, {len(cpus)} cores, {mem_kb / 2**20:.0f} GiB"
-    return f"{platform.node()} ({platform.machine()}, {cpu}, Python {platform.python_version()})"
+    return f"{platform.node()} ({platform.machine()}, {cpu}, {operating_system()}, Python {platform.python_version()})"
+
+
+def raw_figures(
+    args: argparse.Namespace, versions: list[str], runs: dict[str, dict[int, list[Sample]]]
+) -> dict[str, Any]:
+    """Every (mode, n): reps, round trips per store (median), latency; what bench/plots.py draws."""
+    rows = []
+    for mode, results in runs.items():
+        for n, samples in results.items():
+            ms = sorted(sample.ms for sample in samples)
+            trips = {store: statistics.median([x.trips.get(store, 0) for x in samples]) for store in STORES}
+            rows.append(
+                {
+                    "mode": mode,
+                    "n": n,
+                    "reps": len(samples),
+                    "round_trips": trips,
+                    "p50_ms": round(statistics.median(ms), 1),
+                    "max_ms": round(ms[-1], 1),
+                    "order_lines": statistics.median([x.items for x in samples]),
+                }
+            )
+    return {
+        "command": command(args),
+        "date": f"{datetime.now(UTC):%Y-%m-%d}",
+        "machine": machine(),
+        "versions": versions,
+        "orders": args.orders,
+        "rows": rows,
+    }
+
+
+def command(args: argparse.Namespace) -> str:
+    text = f".venv/bin/python bench/read_path.py --orders {args.orders} --reps {args.reps} "
+    return text + f"--naive-reps {args.naive_reps}" + (" --write" if args.write else "")
 
 
 def interpretation(batched: dict[int, list[Sample]], naive: dict[int, list[Sample]], mongo: str) -> list[str]:
@@ -217,20 +262,15 @@ def interpretation(batched: dict[int, list[Sample]], naive: dict[int, list[Sampl
 
 
 def write_section(args: argparse.Namespace, versions: list[str], body: str) -> None:
-    command = f".venv/bin/python bench/read_path.py --orders {args.orders} --reps {args.reps} "
-    command += f"--naive-reps {args.naive_reps} --write"
     text = (
-        f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. One "
+        f"`{command(args)}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. One "
         f"request: user {USER_ID}'s page of n orders (synthetic, {args.orders:,} orders) with every order line's "
         "product (MySQL), its attributes and rating (MongoDB), and 10 recommendations (Neo4j). Round trips from "
         "`extensions.explain`, per request; each (mode, n) has one untimed warm-up; p95 only from 20 reps. Batched: "
         f"default settings; naive: `loader_batching=False`, `source_timeout_s` and `request_timeout_s` "
         f"{NAIVE_TIMEOUT_S:g} (at the defaults, 2 s and 15 s, its one-key reads time out from n=100).\n\n" + body
     )
-    path = ROOT / "BENCHMARKS.md"
-    before, _, after = path.read_text().partition(f"\n{SECTION}\n")  # replace this section, keep the others
-    rest = after[after.index("\n## ") :] if "\n## " in after else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + text + rest)
+    replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated
 
 
 async def main() -> None:
@@ -255,8 +295,13 @@ async def main() -> None:
     ]
     table += [row("batched", n, batched[n]) for n in SIZES] + [row("naive", n, naive[n]) for n in SIZES]
     notes = interpretation(batched, naive, versions[1])
-    body = "\n".join([*table, "", *notes]) + "\n"
+    plot = "![round trips per store against the page size, batched and naive](bench/plots/read-path-round-trips.png)"
+    body = "\n".join([*table, "", *notes, "", plot]) + "\n"
     print(body)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    figures = raw_figures(args, versions, {"batched": batched, "naive": naive})
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"raw figures: {RESULTS.relative_to(ROOT)}")
     if args.write:
         write_section(args, versions, body)
         print("BENCHMARKS.md updated")

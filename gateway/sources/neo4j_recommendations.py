@@ -60,13 +60,16 @@ CALL (u) {
   WITH u, other, sum(weight) AS shared
   WITH u, other, shared / sqrt(toFloat(COUNT { (other)-[:PURCHASED|RATED]->() })) AS similarity
   ORDER BY similarity DESC, other.id LIMIT $neighbours
+  WITH u, collect({other: other, similarity: similarity}) AS near
+  UNWIND near AS neighbour
+  WITH u, size(near) AS found, neighbour.other AS other, neighbour.similarity AS similarity
   MATCH (other)-[:PURCHASED|RATED]->(rec:Product)
-  WITH DISTINCT u, other, similarity, rec
-  WITH u, rec, sum(similarity) AS support, count(other) AS people
+  WITH DISTINCT u, found, other, similarity, rec
+  WITH u, found, rec, sum(similarity) AS support, count(other) AS people
   WHERE NOT EXISTS { (u)-[:PURCHASED|RATED]->(rec) }
-  WITH rec, support / sqrt(toFloat(COUNT { (rec)<-[:PURCHASED|RATED]-() })) AS score, people
+  WITH rec, support / sqrt(toFloat(COUNT { (rec)<-[:PURCHASED|RATED]-() })) AS score, people, found
   ORDER BY score DESC, rec.id LIMIT $limit
-  RETURN collect({id: rec.id, score: score, people: people}) AS items
+  RETURN collect({id: rec.id, score: score, people: people, neighbours: found}) AS items
 }
 RETURN uid AS key, items
 """
@@ -91,7 +94,7 @@ RETURN uid AS key, items
 
 def _graph_reason(item: dict[str, Any]) -> str:
     return (
-        f"Chosen by {item['people']} of the {GRAPH_NEIGHBOURS} customers whose purchases best match your most "
+        f"Chosen by {item['people']} of the {item['neighbours']} customers whose purchases best match your most "
         "recent ones"
     )
 

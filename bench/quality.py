@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import statistics
 import subprocess
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -179,19 +180,28 @@ class Asked:
     reasons: dict[int, list[str]] = field(default_factory=dict)
     requests: int = 0
     neo4j_trips: set[int] = field(default_factory=set)
+    ms: list[float] = field(default_factory=list)  # per request
     seconds: float = 0.0
+
+
+async def post(http: httpx.AsyncClient, strategy: str, users: Sequence[int]) -> dict[str, Any]:
+    body = {"query": document(users), "variables": {"strategy": strategy}, "extensions": {"explain": True}}
+    response = await http.post("/graphql", json=body)
+    payload: dict[str, Any] = response.json()
+    if response.status_code != 200 or payload.get("errors"):
+        raise SystemExit(f"{strategy}: HTTP {response.status_code}, errors: {str(payload.get('errors'))[:1500]}")
+    return payload
 
 
 async def ask(http: httpx.AsyncClient, strategy: str, users: Sequence[int], batch: int) -> Asked:
     asked = Asked()
+    await post(http, strategy, users[:1])  # warm-up, not counted: Neo4j plans the query, pools open
     start = time.perf_counter()
     for first in range(0, len(users), batch):
         chunk = users[first : first + batch]
-        body = {"query": document(chunk), "variables": {"strategy": strategy}, "extensions": {"explain": True}}
-        response = await http.post("/graphql", json=body)
-        payload: dict[str, Any] = response.json()
-        if response.status_code != 200 or payload.get("errors"):
-            raise SystemExit(f"{strategy}: HTTP {response.status_code}, errors: {str(payload.get('errors'))[:1500]}")
+        sent = time.perf_counter()
+        payload = await post(http, strategy, chunk)
+        asked.ms.append((time.perf_counter() - sent) * 1000)
         for user in chunk:
             answer = payload["data"][f"u{user}"]
             asked.lists[user] = [int(rec["product"]["id"]) for rec in answer if rec["product"] is not None]
@@ -283,7 +293,8 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
         trips = ", ".join(str(t) for t in sorted(a.neo4j_trips))
         notes.append(
             f"- `{name}`: {a.requests} requests of up to {args.batch} users, Neo4j round trips per request: {trips}; "
-            f"{a.seconds:.1f} s in all; lists shorter than {TOP}: {short}; already-seen products in them: {seen}; "
+            f"{a.seconds:.1f} s in all, per request p50 {statistics.median(a.ms):.0f} ms, max {max(a.ms):.0f} ms "
+            f"(after one untimed warm-up); lists shorter than {TOP}: {short}; already-seen products in them: {seen}; "
             f"users answered by a popularity fallback: {fallback}."
         )
     same_popular = sum(1 for user in users if asked["popular"].lists[user] == popular[user])
@@ -293,8 +304,12 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
         f"- Checks: `POPULAR` through the gateway gives the popularity baseline's list for {same_popular} of "
         f"{len(users)} users (units sold = ratings here: one unit per order line). The `GRAPH` Cypher gives the same "
         f"top {TOP} as its matrix form (gateway/evaluation.py `recency_neighbours`) for {same_graph} of {len(users)} "
-        f"users; the matrix form scores HR@{TOP} {model_quality.hit_rate:.4f}, NDCG@{TOP} {model_quality.ndcg:.4f} "
-        "(lists differ only where floating-point sums in another order break near-ties).",
+        f"users; the matrix form scores HR@{TOP} {model_quality.hit_rate:.4f}, NDCG@{TOP} {model_quality.ndcg:.4f}"
+        + (
+            "."
+            if same_graph == len(users)
+            else " (lists can differ where floating-point sums in another order break near-ties)."
+        ),
         f"- Held out: {len(users)} ratings, one per user; seeded: {len(data.dataset.ratings):,} ratings, "
         f"{len(data.dataset.orders):,} orders. Before asking, the held-out pairs were found in no store (MySQL ratings "
         "and order lines, MongoDB events, Neo4j relationships of any type), while the same check found each user's "
@@ -311,11 +326,20 @@ def tuning_block(data: Data) -> list[str]:
         "this run):",
         "",
         *tuning(data),
+        "",
+        f"{recs.GRAPH_NEIGHBOURS} neighbours rather than 200: 200 scores a little higher on validation NDCG but "
+        "doubles the expansion of the neighbours' products, the query's largest step (and the requests above are "
+        "already within sight of the 2 s store timeout at 30 users each).",
     ]
 
 
 def write_section(args: argparse.Namespace, versions: list[str], body: str) -> None:
-    command = f".venv/bin/python bench/quality.py --batch {args.batch} --write"
+    command = f".venv/bin/python bench/quality.py --batch {args.batch}"
+    if Path(args.services) != ROOT / "scripts" / "services":
+        command += f" --services {args.services}"
+    if Path(args.state_dir) != ROOT / ".services-eval":
+        command += f" --state-dir {args.state_dir}"
+    command += " --write"
     text = (
         f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. "
         "MovieLens-100K (recbole 1.2.1), leave-last-out: each user's last rating by time (ties: the higher item id) "

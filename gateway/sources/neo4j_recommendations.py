@@ -23,6 +23,9 @@ users, answering per user the best ``limit`` products they have not interacted w
   overlap of the users who have them; long-term taste, no recency (the strategy before ``graph``).
 - ``popular``: the best-selling products (units), minus the user's own.
 
+The user's own products are left out by a list of them collected once per user, not by a pattern per candidate
+(NOT EXISTS cost about 75 relationship reads per candidate here: a third of GRAPH's time on MovieLens).
+
 A user the graph does not know is None (the resolver answers the popular products); a user without interactions
 gets an empty list.
 """
@@ -66,7 +69,11 @@ CALL (u) {
   MATCH (other)-[:PURCHASED|RATED]->(rec:Product)
   WITH DISTINCT u, found, other, similarity, rec
   WITH u, found, rec, sum(similarity) AS support, count(other) AS people
-  WHERE NOT EXISTS { (u)-[:PURCHASED|RATED]->(rec) }
+  WITH u, found, collect({rec: rec, support: support, people: people}) AS candidates
+  WITH found, candidates, COLLECT { MATCH (u)-[:PURCHASED|RATED]->(own:Product) RETURN DISTINCT own } AS mine
+  UNWIND candidates AS candidate
+  WITH found, candidate.rec AS rec, candidate.support AS support, candidate.people AS people, mine
+  WHERE NOT rec IN mine
   WITH rec, support / sqrt(toFloat(COUNT { (rec)<-[:PURCHASED|RATED]-() })) AS score, people, found
   ORDER BY score DESC, rec.id LIMIT $limit
   RETURN collect({id: rec.id, score: score, people: people, neighbours: found}) AS items

@@ -3,7 +3,7 @@
 A cached product is its MySQL row with its MongoDB document and metrics; a cached user is the row with the
 profile; a cached recommendation list is the graph's scored ids. ``row`` None is an id no store knows (cached
 briefly). ``VERSION`` is a fingerprint of every cached shape: a deploy that changes a record's fields reads and
-writes other keys, never an entry of the old shape.
+writes other keys, never an entry of the old shape; so does one that changes how recommendations are scored.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ import orjson
 from gateway.records import MetricsRecord, ProductDocumentRecord, ProductRecord, ProfileRecord, Scored, UserRecord
 
 FORMAT = 1  # bump when the encoding itself changes
+# What a cached recommendation list means: bump when the default strategy's scoring changes
+# (gateway/sources/neo4j_recommendations.py), so that a deploy reads lists scored the new way instead of serving
+# the old ones until they expire. 2: recency-weighted neighbours with popularity discount.
+RECOMMENDATIONS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,6 @@ def _shape(cls: type[Any], seen: set[type[Any]]) -> str:
     return "; ".join(parts)
 
 
-VERSION = hashlib.sha256(f"{FORMAT}|{'|'.join(_shape(cls, set()) for cls in ENTITIES.values())}".encode()).hexdigest()[
-    :12
-]
+VERSION = hashlib.sha256(
+    f"{FORMAT}|{RECOMMENDATIONS}|{'|'.join(_shape(cls, set()) for cls in ENTITIES.values())}".encode()
+).hexdigest()[:12]

@@ -1,18 +1,23 @@
-"""Loaders of graph answers (Neo4j): one ``UNWIND $ids`` query per batch, the largest ``limit`` asked for."""
+"""Loaders of graph answers (Neo4j): one ``UNWIND $ids`` query per batch (per strategy, for recommendations), the
+largest ``limit`` asked for."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 
 from gateway.records import Scored
-from gateway.sources import Sources, neo4j_reads
+from gateway.sources import Sources, neo4j_reads, neo4j_recommendations
+from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY
 from loaders.cached import Parts
-from loaders.keys import MAX_TOP, TopKey
+from loaders.keys import MAX_TOP, RecommendationKey, TopKey
 
 TopQuery = Callable[..., Awaitable[list[list[Scored] | None]]]
 
 
-async def _top(query: TopQuery, source: object, keys: Sequence[TopKey]) -> list[list[Scored] | None]:
+async def _top(
+    query: TopQuery, source: object, keys: Sequence[TopKey | RecommendationKey]
+) -> list[list[Scored] | None]:
     limit = max(key.limit for key in keys)
     answers = await query(source, [key.id for key in keys], limit=limit)
     return [None if answer is None else answer[: key.limit] for answer, key in zip(answers, keys, strict=True)]
@@ -22,12 +27,21 @@ class GraphBatches:
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
 
-    async def recommendations(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:
-        return await _top(neo4j_reads.recommendations, self.sources.neo4j, keys)
+    async def recommendations(self, keys: list[RecommendationKey]) -> Sequence[list[Scored] | None]:
+        """One query per strategy among the keys (a request usually asks for one)."""
+        answers: dict[RecommendationKey, list[Scored] | None] = {}
+        for strategy in dict.fromkeys(key.strategy for key in keys):
+            group = [key for key in keys if key.strategy == strategy]
+            query = functools.partial(neo4j_recommendations.recommendations, strategy=strategy)
+            answers.update(zip(group, await _top(query, self.sources.neo4j, group), strict=True))
+        return [answers[key] for key in keys]
 
     async def recommendation_parts(self, user_ids: list[int]) -> list[Parts]:
-        """A user's recommendations as the cache holds them: the longest list a client may ask for."""
-        answers = await neo4j_reads.recommendations(self.sources.neo4j, user_ids, limit=MAX_TOP)
+        """A user's recommendations by the default strategy as the cache holds them: the longest list a client may
+        ask for (the other strategies are not cached)."""
+        answers = await neo4j_recommendations.recommendations(
+            self.sources.neo4j, user_ids, limit=MAX_TOP, strategy=DEFAULT_STRATEGY
+        )
         return [{"items": None if answer is None else tuple(answer)} for answer in answers]
 
     async def similar_users(self, keys: list[TopKey]) -> Sequence[list[Scored] | None]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
+from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY, Strategy
+
 MAX_TOP = 100  # the longest graph answer a client may ask for; a cached recommendation list holds this many
 
 
@@ -21,3 +23,11 @@ class TopKey(NamedTuple):
 
     id: int
     limit: int
+
+
+class RecommendationKey(NamedTuple):
+    """A user's best ``limit`` recommendations by ``strategy`` (gateway/sources/neo4j_recommendations.py)."""
+
+    id: int
+    limit: int
+    strategy: Strategy = DEFAULT_STRATEGY

@@ -25,12 +25,13 @@ from gateway.records import (
     UserRecord,
 )
 from gateway.sources import Sources, mongo_reads
+from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY
 from loaders.backends import BackendStatus, load_backend_status
 from loaders.batching import build
 from loaders.cached import CacheThrough, Fetch
 from loaders.entities import EntityBatches
 from loaders.graph import GraphBatches
-from loaders.keys import OrderPageKey, TopKey
+from loaders.keys import OrderPageKey, RecommendationKey, TopKey
 from loaders.search import ProductSearch
 
 
@@ -56,7 +57,7 @@ class Loaders:
             load_fn=lambda keys: _registry(sources, keys)
         )
         # Neo4j
-        self.recommendations: DataLoader[TopKey, list[Scored] | None] = build(g.recommendations, settings)
+        self.recommendations: DataLoader[RecommendationKey, list[Scored] | None] = build(g.recommendations, settings)
         self.similar_users: DataLoader[TopKey, list[Scored] | None] = build(g.similar_users, settings)
         self.bought_together: DataLoader[TopKey, list[Scored] | None] = build(g.bought_together, settings)
         self.popular: DataLoader[int, list[Scored]] = build(g.popular, settings)
@@ -91,11 +92,19 @@ class Loaders:
         self.graph_users = build(self._parts(cache, *user, part="row"), settings, name="graph_users")
         self.profiles = build(self._parts(cache, *user, part="profile"), settings, name="profiles")
 
-        async def recommendations(keys: list[TopKey]) -> list[list[Scored] | BaseException | None]:
-            user_ids = sorted({key.id for key in keys})
-            lists = await cache.load("recommendations", user_ids, g.recommendation_parts)
+        async def recommendations(keys: list[RecommendationKey]) -> list[list[Scored] | BaseException | None]:
+            """The default strategy's lists through the cache; the other strategies straight from the graph (not
+            cached: they are asked for rarely, and the cached list must mean one thing)."""
+            cached = [key for key in keys if key.strategy == DEFAULT_STRATEGY]
+            user_ids = sorted({key.id for key in cached})
+            lists = await cache.load("recommendations", user_ids, g.recommendation_parts) if user_ids else []
             got = dict(zip(user_ids, lists, strict=True))
-            return [_top(got[key.id]["items"], key.limit) for key in keys]
+            others = [key for key in keys if key.strategy != DEFAULT_STRATEGY]
+            direct = dict(zip(others, await g.recommendations(others), strict=True)) if others else {}
+            return [
+                _top(got[key.id]["items"], key.limit) if key.strategy == DEFAULT_STRATEGY else direct[key]
+                for key in keys
+            ]
 
         self.recommendations = build(recommendations, settings)
 

@@ -2,14 +2,16 @@
 
 Neo4j answers with ids; the products and users themselves come through their loaders, batched with every
 other lookup of the request. A user the graph does not know yet (a new customer, or one the relay has not
-reached) gets the popular products, with that reason.
+reached) gets the popular products, with that reason; one a strategy finds nothing new for gets the popular
+products they do not have.
 """
 
 from __future__ import annotations
 
 from gateway.errors import NotFound
 from gateway.records import Scored, UserRecord
-from loaders.keys import TopKey
+from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY, Strategy
+from loaders.keys import RecommendationKey, TopKey
 from resolvers.arguments import top_limit
 from resolvers.info import Info
 
@@ -18,9 +20,12 @@ async def popular(info: Info, limit: int) -> list[Scored]:
     return await info.context.loaders.popular.load(top_limit(limit))
 
 
-async def recommendations(info: Info, user_id: int, limit: int) -> list[Scored]:
-    answer = await info.context.loaders.recommendations.load(TopKey(user_id, top_limit(limit)))
-    if answer is None or not answer:
+async def recommendations(info: Info, user_id: int, limit: int, strategy: Strategy = DEFAULT_STRATEGY) -> list[Scored]:
+    loader = info.context.loaders.recommendations
+    answer = await loader.load(RecommendationKey(user_id, top_limit(limit), strategy))
+    if answer == [] and strategy != "popular":  # the graph knows the user, this strategy found nothing new
+        answer = await loader.load(RecommendationKey(user_id, limit, "popular"))
+    if not answer:
         if await info.context.loaders.users.load(user_id) is None:
             raise NotFound(f"user {user_id} not found")
         return await popular(info, limit)

@@ -1,11 +1,12 @@
-"""Graph reads for the read path: recommendations, bought together, similar users, popular products.
+"""Graph reads for the read path: similar users, bought together, popular products (recommendations, by
+strategy: neo4j_recommendations.py).
 
 Each function is ONE Cypher query (``UNWIND $ids``) on its own session, fetching every record in one pull.
 "Interacted" means PURCHASED or RATED (one user-product pair counts once however many orders hold it).
 
-Recommendations (user-based collaborative filtering): the ``NEIGHBOURS`` users who share the most products
-with you are your neighbours; every product they interacted with that you have not is scored by the sum of the
-overlaps of the neighbours who have it, divided by the number of your products; ties go to the lower id.
+Similar users: the ``NEIGHBOURS`` users who share the most products with you, most first, ties to the lower id;
+their products, scored by the sum of the overlaps of the neighbours who have them divided by the number of your
+products, are the ``similar_users`` recommendation strategy (``RECOMMENDATIONS``).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ RETURN p.id AS id, units, orders
 """
 
 
-async def _records(
+async def records(
     source: Neo4jSource, operation: str, keys: Sequence[Any], cypher: LiteralString, params: dict[str, Any]
 ) -> list[dict[str, Any]]:
     async def run() -> list[dict[str, Any]]:
@@ -100,21 +101,11 @@ async def _per_key(
     **params: Any,
 ) -> list[list[Scored] | None]:
     """Run a per-key query; None for a key whose node is not in the graph (yet)."""
-    rows = await _records(source, operation, ids, cypher, {"ids": list(ids), **params})
+    rows = await records(source, operation, ids, cypher, {"ids": list(ids), **params})
     found = {
         row["key"]: [Scored(item["id"], float(item["score"]), reason(item)) for item in row["items"]] for row in rows
     }
     return [found.get(key) for key in ids]
-
-
-def _neighbours_reason(item: dict[str, Any]) -> str:
-    return f"Bought or rated by {item['people']} of the {NEIGHBOURS} customers whose purchases are most like yours"
-
-
-async def recommendations(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
-    return await _per_key(
-        source, "recommendations", RECOMMENDATIONS, user_ids, _neighbours_reason, limit=limit, neighbours=NEIGHBOURS
-    )
 
 
 async def bought_together(source: Neo4jSource, product_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
@@ -135,7 +126,7 @@ async def similar_users(source: Neo4jSource, user_ids: Sequence[int], *, limit: 
 
 
 async def popular_products(source: Neo4jSource, *, limit: int) -> list[Scored]:
-    rows = await _records(source, "popular_products", (), POPULAR, {"limit": limit})
+    rows = await records(source, "popular_products", (), POPULAR, {"limit": limit})
     return [
         Scored(row["id"], float(row["units"]), f"Popular: {row['units']} units sold in {row['orders']} orders")
         for row in rows

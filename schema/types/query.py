@@ -13,6 +13,7 @@ from schema.types.orders import Order
 from schema.types.product_search import products
 from schema.types.products import Product
 from schema.types.recommendations import Recommendation
+from schema.types.strategies import RecommendationStrategy
 from schema.types.users import User
 
 
@@ -44,11 +45,18 @@ class Query:
         return Order.from_record(record)
 
     @strawberry.field(description="What a user may buy next (Neo4j), best first; for that user or an admin.")
-    async def recommendations(self, info: Info, user_id: strawberry.ID, limit: int = 10) -> list[Recommendation] | None:
+    async def recommendations(
+        self,
+        info: Info,
+        user_id: strawberry.ID,
+        limit: int = 10,
+        strategy: RecommendationStrategy = RecommendationStrategy.GRAPH,
+    ) -> list[Recommendation] | None:
         signed_in(info)
         user = await lookup.user(info, user_id)
         owner_or_admin(info, user.id, "the recommendations")
-        return [Recommendation.from_scored(s) for s in await graph.recommendations(info, user.id, limit)]
+        scored = await graph.recommendations(info, user.id, limit, strategy.strategy)
+        return [Recommendation.from_scored(s) for s in scored]
 
     @strawberry.field(description="The best-selling products (Neo4j), by units sold.")
     async def popular_products(self, info: Info, limit: int = 10) -> list[Product] | None:

@@ -12,6 +12,7 @@ from gateway.records import UserRecord
 from resolvers import carts, graph, orders
 from resolvers.info import Info
 from resolvers.permissions import owner_or_admin
+from schema.types.strategies import RecommendationStrategy
 
 if TYPE_CHECKING:
     from schema.types.carts import Cart
@@ -99,12 +100,13 @@ class User:
 
     @strawberry.field(description="What to buy next (Neo4j), best first. Private: it reveals purchases.")
     async def recommendations(
-        self, info: Info, limit: int = 10
+        self, info: Info, limit: int = 10, strategy: RecommendationStrategy = RecommendationStrategy.GRAPH
     ) -> list[Annotated[Recommendation, strawberry.lazy("schema.types.recommendations")]] | None:
         from schema.types.recommendations import Recommendation
 
         owner_or_admin(info, self.key, "the recommendations")
-        return [Recommendation.from_scored(s) for s in await graph.recommendations(info, self.key, limit)]
+        scored = await graph.recommendations(info, self.key, limit, strategy.strategy)
+        return [Recommendation.from_scored(s) for s in scored]
 
     @strawberry.field(description="Customers whose purchases are most like this user's (Neo4j). Private.")
     async def similar_users(self, info: Info, limit: int = 5) -> list[User] | None:

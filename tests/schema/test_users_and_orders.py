@@ -167,7 +167,7 @@ async def test_recommendations_are_new_to_the_user_scored_and_explained(
     scores = [r["score"] for r in recommendations]
     assert scores == sorted(scores, reverse=True)
     assert scores[-1] > 0
-    assert all("customers whose purchases are most like yours" in r["reason"] for r in recommendations)
+    assert all("customers whose purchases best match your most recent ones" in r["reason"] for r in recommendations)
     root = body["data"]["recommendations"]
     assert [int(r["product"]["id"]) for r in root] == [int(r["product"]["id"]) for r in recommendations]
 

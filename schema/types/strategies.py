@@ -1,0 +1,30 @@
+"""How a list of recommendations is chosen (gateway/sources/neo4j_recommendations.py; README, "How recommendations
+are scored")."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import cast
+
+import strawberry
+
+from gateway.sources.neo4j_recommendations import Strategy
+
+
+@strawberry.enum(description="How recommendations are chosen; every strategy leaves out what the user already has.")
+class RecommendationStrategy(Enum):
+    GRAPH = strawberry.enum_value(
+        "graph",
+        description="The default: what the customers whose purchases best match yours, your most recent above all, "
+        "chose; popular products count for less.",
+    )
+    SIMILAR_USERS = strawberry.enum_value(
+        "similar_users",
+        description="What the customers who share the most products with you (similarUsers) chose, all your history "
+        "weighing the same.",
+    )
+    POPULAR = strawberry.enum_value("popular", description="The best-selling products.")
+
+    @property
+    def strategy(self) -> Strategy:
+        return cast(Strategy, self.value)

@@ -44,7 +44,8 @@ from typing import Any
 
 import httpx
 import orjson
-from read_path import bench_settings, machine, prepare  # bench/ is sys.path[0] when run as a script
+from markdown import replace_section  # bench/ is sys.path[0] when run as a script
+from read_path import bench_settings, machine, prepare
 
 from gateway.config import Settings
 from gateway.datasets import synthetic
@@ -571,7 +572,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
     packages = ", ".join(f"{name} {metadata.version(name)}" for name in ("strawberry-graphql", "uvicorn", "httpx"))
     ids = f"{PRODUCT_IDS[0]}–{PRODUCT_IDS[-1]}"
     text = (
-        f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}; "
+        f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}; "
         f"{packages}. One run of the command measures every row. Each server is its own process: `python -m "
         "uvicorn` (one process, uvloop + httptools, access log off, 127.0.0.1), the gateway (`gateway.asgi:app`) "
         "restarted per mode with bench/read_path.py's settings (gateway_bench in MySQL and Mongo, synthetic "
@@ -586,10 +587,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         "over the counted window (server: the uvicorn process; client: this bench; machine: every process, from "
         "/proc/stat).\n\n" + body
     )
-    path = ROOT / "BENCHMARKS.md"
-    before, _, after = path.read_text().partition(f"\n{SECTION}\n")  # replace this section, keep the others
-    rest = after[after.index("\n## ") :] if "\n## " in after else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + text + rest)
+    replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated
 
 
 def connection_counts(text: str) -> list[int]:

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from read_path import counts, expected_counts, machine  # bench/ is sys.path[0] when run as a script
+from markdown import replace_section  # bench/ is sys.path[0] when run as a script
+from read_path import counts, expected_counts, machine
 from starlette.types import Receive, Scope, Send
 
 from gateway import evaluation
@@ -344,7 +345,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         command += f" --state-dir {args.state_dir}"
     command += " --write"
     text = (
-        f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. "
+        f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. "
         "MovieLens-100K (recbole 1.2.1), leave-last-out: each user's last rating by time (ties: the higher item id) "
         "held out, the other 99,057 seeded into a second set of servers started by the bench (ports 3307, 6380, "
         "27018, 7688). Full ranking: every product the user has not interacted with is a candidate. The gateway's "
@@ -353,10 +354,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         "baselines are computed by the bench from the same training ratings (gateway/evaluation.py). HR@10: share of "
         "users whose held-out product is in their top 10; NDCG@10: mean of 1/log2(rank + 1) (0 when absent).\n\n" + body
     )
-    path = ROOT / "BENCHMARKS.md"
-    before, _, after = path.read_text().partition(f"\n{SECTION}\n")  # replace this section, keep the others
-    rest = after[after.index("\n## ") :] if "\n## " in after else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + text + rest)
+    replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated
 
 
 async def main() -> None:

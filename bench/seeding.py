@@ -1,19 +1,22 @@
 """Seeding throughput per store: MovieLens-100K and N synthetic orders, each into empty databases.
 
-    .venv/bin/python bench/seeding.py [--orders 100000] [--write BENCHMARKS.md]
+    .venv/bin/python bench/seeding.py [--orders 100000] [--write]
 
 Uses its own MySQL and Mongo databases (gateway_bench) and clears them first; Neo4j Community has a single
-database, so the bench clears the graph too: do not run it against data you need. Prints rows/s per store.
+database, so the bench clears the graph too: do not run it against data you need. Prints rows/s per store;
+``--write`` replaces its section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import platform
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from markdown import replace_section  # bench/ is sys.path[0] when run as a script
+from read_path import bench_settings, machine
 
 from gateway.config import Settings
 from gateway.datasets import movielens, synthetic
@@ -24,11 +27,7 @@ from gateway.sources import Sources, neo4j_bulk
 from gateway.sources.mongo_schema import COLLECTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def bench_settings() -> Settings:
-    base = Settings()
-    return Settings(mysql_url=base.mysql_url.rsplit("/", 1)[0] + "/gateway_bench", mongo_database="gateway_bench")
+SECTION = "## Seeding throughput"
 
 
 async def clear_graph(settings: Settings) -> None:
@@ -74,12 +73,16 @@ class TimedSeeder(Seeder):
         return report
 
 
-async def run_one(settings: Settings, dataset: Dataset) -> list[str]:
+async def run_one(settings: Settings, dataset: Dataset, versions: list[str]) -> list[str]:
+    """The dataset's table rows; fills ``versions`` with the servers' (once)."""
     await reset(settings)
     sources = Sources.create(settings)
     try:
         seeder = TimedSeeder(sources, progress=False)
         report = await seeder.seed(dataset)
+        if not versions:
+            infos = [await source.server_info() for source in (sources.mysql, sources.mongodb, sources.neo4j)]
+            versions += [f"{info.server} {info.version}" for info in infos]
     finally:
         await sources.close()
     lines = []
@@ -93,7 +96,7 @@ async def run_one(settings: Settings, dataset: Dataset) -> list[str]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--write", type=Path, help="append the table to this markdown file (e.g. BENCHMARKS.md)")
+    parser.add_argument("--write", action="store_true", help="replace (or add) this bench's section in BENCHMARKS.md")
     args = parser.parse_args()
     settings = bench_settings()
     datasets = [
@@ -102,9 +105,10 @@ async def main() -> None:
     ]
     datasets[1].name = f"synthetic {args.orders:,} orders"
     table = ["| dataset | store | rows written | seconds | rows/s |", "|---|---|---:|---:|---:|"]
+    versions: list[str] = []
     try:
         for dataset in datasets:
-            table += await run_one(settings, dataset)
+            table += await run_one(settings, dataset, versions)
     finally:
         # The graph is shared with the demo and the tests (one database in Community): leave it empty, and the
         # next `gateway seed` (scripts/run, the tests) fills it again from MySQL's data.
@@ -112,15 +116,14 @@ async def main() -> None:
     text = "\n".join(table)
     print(text)
     if args.write:
-        header = (
-            f"\n## Seeding throughput\n\n`.venv/bin/python bench/seeding.py --orders {args.orders}` on "
-            f"{datetime.now(UTC):%Y-%m-%d}, {platform.node()} ({platform.machine()}, 2 cores, 24 GiB); MariaDB "
-            "10.11, FerretDB 1.24.2 (SQLite), Neo4j 5.26 Community (512 MB heap), batches of 5,000 rows. Each "
-            "store's rows/s counts every row it wrote (MySQL: all tables; MongoDB: all collections, documents "
-            "validated first; Neo4j: nodes and relationships by UNWIND MERGE).\n\n"
+        command = f".venv/bin/python bench/seeding.py --orders {args.orders} --write"
+        intro = (
+            f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}; batches of 5,000 "
+            "rows (the seeder's default chunk). Each store's rows/s counts every row it wrote (MySQL: all tables; "
+            "MongoDB: all collections, documents validated first; Neo4j: nodes and relationships by UNWIND MERGE)."
         )
-        with args.write.open("a") as out:
-            out.write(header + text + "\n")
+        replace_section(ROOT / "BENCHMARKS.md", SECTION, intro + "\n\n" + text)  # the contents regenerated
+        print("BENCHMARKS.md updated")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import orjson
 from cache import Mode, cancelled_by_sigterm, error_kind, gateway_env, server  # bench/ is sys.path[0]
+from markdown import replace_section  # bench/ is sys.path[0] when run as a script
 from read_path import bench_settings, machine, prepare
 from writes import sql
 
@@ -192,7 +193,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
     command = f".venv/bin/python bench/soak.py --connections {args.connections} --duration {args.duration:g} "
     command += f"--store {args.store} --stop-at {args.stop_at:g} --start-at {args.start_at:g} --write"
     text = (
-        f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. One uvicorn "
+        f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. One uvicorn "
         f"gateway process (default settings: entity and response caches on), {args.connections} client connections "
         "from this process on the same machine, each sending the next request as soon as it has an answer. The mix "
         "(uniform): a product page by APQ hash (ids 1–1,000), a signed-in user's page (orders with lines and "
@@ -201,10 +202,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         f"status and the first error's code and store. Second run: {args.store} stopped with scripts/services at "
         f"{args.stop_at:g} s and started again at {args.start_at:g} s.\n\n" + body
     )
-    path = ROOT / "BENCHMARKS.md"
-    before, _, after = path.read_text().partition(f"\n{SECTION}\n")
-    rest = after[after.index("\n## ") :] if "\n## " in after else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + text + rest)
+    replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated
 
 
 async def main(args: argparse.Namespace) -> None:

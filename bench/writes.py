@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from read_path import bench_settings, machine, prepare, serve  # bench/ is sys.path[0] when run as a script
+from markdown import replace_section  # bench/ is sys.path[0] when run as a script
+from read_path import bench_settings, machine, prepare, serve
 
 from gateway.auth import mint
 from gateway.config import Settings
@@ -261,7 +262,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
     command = f"{env}.venv/bin/python bench/writes.py --writes {args.writes} --concurrency {args.concurrency} "
     command += f"--relays {args.relays} --relay-batch {args.relay_batch} --orders {args.orders} --write"
     text = (
-        f"{SECTION}\n\n`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. Synthetic "
+        f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. Synthetic "
         f"{args.orders:,} orders in gateway_bench, every product stocked with {STOCK:,} units; one in-process app "
         f"(default settings) and {args.relays} relays (`Relay.run_forever`, batch {args.relay_batch}, default lease "
         f"and idle) in the same process, from before the first write until the outbox is empty. "
@@ -269,10 +270,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         f"{BENCH_ORDER_IDS:,}, and their PURCHASED edges (and nodes the bench created) are deleted after the run.\n\n"
         + body
     )
-    path = ROOT / "BENCHMARKS.md"
-    before, _, after = path.read_text().partition(f"\n{SECTION}\n")  # replace this section, keep the others
-    rest = after[after.index("\n## ") :] if "\n## " in after else ""
-    path.write_text(before.rstrip("\n") + "\n\n" + text + rest)
+    replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated
 
 
 async def main() -> None:

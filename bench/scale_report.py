@@ -276,7 +276,8 @@ def section(results: dict[str, Any]) -> str:
             [
                 "(resumed): the first seeding run of that size stopped in its MongoDB phase (FerretDB's `$in` finds "
                 "over 50,000 documents outlasted the 3 s socket timeout the default settings give the seeding client; "
-                "the bench now seeds with 120 s bounds) after writing every MySQL row; the second run, shown, "
+                "the bench now seeds with 120 s bounds, as `gateway seed` does by `GATEWAY_BATCH_TIMEOUT_S`) after "
+                "writing every MySQL row; the second run, shown, "
                 "re-checked MySQL (no writes), completed MongoDB and wrote all of Neo4j.",
                 "",
             ]

@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", help="bring every store's schema up to date (MySQL via Alembic)")
     mig.add_argument("--revision", default="head", help="MySQL revision to upgrade to (default: head)")
     mig.add_argument("--downgrade", metavar="REVISION", help="downgrade MySQL to REVISION (e.g. base) instead")
-    mig.set_defaults(run=_migrate)
+    mig.set_defaults(run=_migrate, batch=True)
 
     seed = commands.add_parser("seed", help="load a dataset into every store (idempotent, batched)")
     seed.add_argument("--dataset", choices=["movielens-100k", "synthetic"], default="movielens-100k")
@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--chunk", type=int, default=5000, help="rows per batch")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when every store already holds data")
     seed.add_argument("--quiet", action="store_true", help="no progress bars")
-    seed.set_defaults(run=_seed)
+    seed.set_defaults(run=_seed, batch=True)
 
     rec = commands.add_parser("reconcile", help="compare key sets and counts across stores (MySQL is the truth)")
     mode = rec.add_mutually_exclusive_group(required=True)
@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--repair", action="store_true", help="mend drift from MySQL, check again; exit 1 if drift remains"
     )
-    rec.set_defaults(run=_reconcile)
+    rec.set_defaults(run=_reconcile, batch=True)
 
     relay = commands.add_parser("relay", help="apply outbox events to Neo4j and MongoDB until stopped")
     relay.add_argument("--drain", action="store_true", help="apply what is due, print a summary and exit")
@@ -417,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Commands that touch no store run without settings, so CI can diff schemas with no GATEWAY_* secret set.
     settings = Settings() if getattr(args, "needs_settings", True) else Settings.model_construct()
+    if getattr(args, "batch", False):  # bulk work: its store calls get the batch bound, not a request's
+        settings = settings.model_copy(update={"source_timeout_s": settings.batch_timeout_s})
     status: int = args.run(settings, args)
     return status
 

@@ -161,11 +161,12 @@ async def test_a_cancelled_order_gets_no_purchased_edge_and_no_units(sources: So
     assert not edges.drift, (edges.missing, edges.extra)
 
 
-def _gateway(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+def _gateway(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "GATEWAY_MYSQL_URL": settings.mysql_url,
         "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+        **extra,
     }
     gateway = str(Path(sys.executable).with_name("gateway"))
     return subprocess.run([gateway, *args], capture_output=True, text=True, env=env, timeout=300, check=False)
@@ -182,3 +183,17 @@ async def test_reconcile_command_exits_0_without_drift(settings: Settings, seede
     assert done.returncode == 0, done.stdout
     assert "no drift" in done.stdout
     assert "ratings → neo4j:RATED" in done.stdout
+
+
+async def test_batch_commands_bound_store_calls_by_the_batch_timeout(settings: Settings, seeded: SeedReport) -> None:
+    """A request's bound far too short for any store call: reconcile still reads every store, under the batch bound
+    (and fails when that bound is the short one, so the bound is what decides)."""
+    short = {"GATEWAY_SOURCE_TIMEOUT_S": "0.000001"}
+    done = await asyncio.to_thread(_gateway, settings, "reconcile", "--check", **short)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no drift" in done.stdout
+    failed = await asyncio.to_thread(
+        _gateway, settings, "reconcile", "--check", **short, GATEWAY_BATCH_TIMEOUT_S="0.000001"
+    )
+    assert failed.returncode != 0
+    assert "no drift" not in failed.stdout

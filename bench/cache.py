@@ -176,20 +176,25 @@ async def server(name: str, app: list[str], env: dict[str, str], ready_path: str
         )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + READY_S
-        async with httpx.AsyncClient(base_url=url, timeout=5.0) as http:
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(f"{name} server exited ({process.returncode}):\n{tail(log)}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(ready_path)).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{name} server not ready after {READY_S:g} s:\n{tail(log)}")
-                await asyncio.sleep(0.2)
+        await wait_ready(f"{name} server", url + ready_path, process, log, READY_S)
         yield Server(name, url, process, log)
     finally:
         stop(name, process, log)
+
+
+async def wait_ready(what: str, url: str, process: subprocess.Popen[bytes], log: Path, ready_s: float) -> None:
+    """Until ``url`` answers 200; SystemExit with the log's tail when the process ends first or ``ready_s`` pass."""
+    deadline = time.monotonic() + ready_s
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{what} exited ({process.returncode}):\n{tail(log)}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{what} not ready after {ready_s:g} s:\n{tail(log)}")
+            await asyncio.sleep(0.2)
 
 
 def stop(name: str, process: subprocess.Popen[bytes], log: Path) -> None:

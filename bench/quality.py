@@ -28,8 +28,7 @@ import shutil
 import statistics
 import subprocess
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +36,9 @@ from typing import Any
 
 import httpx
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
-from read_path import counts, expected_counts, machine
-from starlette.types import Receive, Scope, Send
+from read_path import counts, expected_counts, machine, serve
 
 from gateway import evaluation
-from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
 from gateway.datasets import holdout, movielens
@@ -153,21 +150,6 @@ async def seed(settings: Settings, data: Data) -> list[str]:
         await sources.close()
 
 
-@asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"Authorization": f"Bearer {mint(settings, ADMIN_ID, roles=('admin',), ttl_s=4 * 3600)}"}
-    app = create_app(settings)
-    async with app.router.lifespan_context(app) as state:
-
-        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["state"] = dict(state or {})
-            await app(scope, receive, send)
-
-        transport = httpx.ASGITransport(app=with_state)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gw", headers=headers, timeout=None) as http:
-            yield http
-
-
 def document(users: Sequence[int]) -> str:
     fields = " ".join(
         f'u{user}: recommendations(userId: "{user}", limit: {TOP}, strategy: $strategy) {{ reason product {{ id }} }}'
@@ -261,7 +243,7 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
             await stores_hold(settings, data)
         versions = await seed(settings, data)
         asked: dict[str, Asked] = {}
-        async with serve(settings) as http:
+        async with serve(settings, token=mint(settings, ADMIN_ID, roles=("admin",), ttl_s=4 * 3600)) as http:
             for name, strategy in STRATEGIES.items():
                 asked[strategy] = await ask(http, name, users, args.batch)
                 print(f"  {name}: {asked[strategy].seconds:.1f} s", flush=True)

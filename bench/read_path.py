@@ -100,10 +100,10 @@ async def prepare(settings: Settings, dataset: Dataset) -> list[str]:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(settings: Settings, *, token: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a fresh app with ``settings``, its lifespan open (as tests/http/conftest.py does), signed in
-    as the page's owner (orders and recommendations are private)."""
-    headers = {"Authorization": f"Bearer {mint(settings, USER_ID, ttl_s=4 * 3600)}"}
+    with ``token``: by default as the page's owner (orders and recommendations are private)."""
+    headers = {"Authorization": f"Bearer {token or mint(settings, USER_ID, ttl_s=4 * 3600)}"}
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
 

@@ -32,7 +32,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from typing import Any
 import httpx
 import load
 import pages
+from cache import free_port, wait_ready
 from markdown import replace_section
 from plans import sql, store_plans
 from read_path import counts, expected_counts, machine  # bench/ is sys.path[0] when run as a script
@@ -206,16 +206,6 @@ async def pick(settings: Settings, orders: int, count: int) -> dict[str, list[pa
 # -- the gateway ----------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-3000:]
-
-
 @contextlib.asynccontextmanager
 async def gateway(env: dict[str, str], log: Path) -> AsyncIterator[tuple[str, int]]:
     """`gateway serve` on a free port with ``env``, once /ready answers 200: its URL and pid. Stopped on leaving."""
@@ -227,17 +217,7 @@ async def gateway(env: dict[str, str], log: Path) -> AsyncIterator[tuple[str, in
         proc = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT)  # noqa: ASYNC220
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + READY_S
-        async with httpx.AsyncClient(base_url=url, timeout=5.0) as http:
-            while True:
-                if proc.poll() is not None:
-                    raise SystemExit(f"gateway serve exited ({proc.returncode}):\n{tail(log)}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get("/ready")).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"gateway serve not ready after {READY_S:g} s:\n{tail(log)}")
-                await asyncio.sleep(0.2)
+        await wait_ready("gateway serve", url + "/ready", proc, log, READY_S)
         yield url, proc.pid
     finally:
         proc.terminate()

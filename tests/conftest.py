@@ -44,6 +44,13 @@ def closed_breakers() -> None:
     breaker.reset()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Fixtures are finalized with every breaker closed too: a burst the test itself sent (20 concurrent cart
+    changes, say) can open the MongoDB breaker, and its fixtures' cleanup must still reach the store."""
+    breaker.reset()
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return make_test_settings()

@@ -34,12 +34,19 @@ class Guardable(Protocol):
 class Source(Protocol):
     name: str
     breaker: Breaker
+    timeout: float
 
     async def ping(self) -> None: ...
 
     async def server_info(self) -> ServerInfo: ...
 
     async def close(self) -> None: ...
+
+
+def bulk_bound(source: Source, seconds: float) -> float:
+    """The bound of one bulk read or write (seeding, reconcile, the tests' fixtures): ``seconds``, or the client's
+    own bound when that is longer (the batch commands raise it to ``GATEWAY_BATCH_TIMEOUT_S``)."""
+    return max(seconds, source.timeout)
 
 
 async def guarded(
@@ -97,9 +104,10 @@ async def guarded(
         gate.succeeded(probe)
         return result
     finally:
+        seconds = time.perf_counter() - started
         if (current := trace.current.get()) is not None:
-            current.record(name, operation, keys, time.perf_counter() - started, error)
-        observe_store_call(name, operation, keys, time.perf_counter() - started, error)  # metrics, spans
+            current.record(name, operation, keys, seconds, error)
+        observe_store_call(name, operation, keys, seconds, error)  # metrics, spans
 
 
 async def _translated(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.sources.base import guarded
+from gateway.sources.base import bulk_bound, guarded
 from gateway.sources.mongo import DRIVER_ERRORS, Document, MongoSource
 
 
@@ -23,7 +23,7 @@ async def insert_missing(source: MongoSource, collection: str, docs: Sequence[Do
     """Insert the documents whose ``_id`` is not there yet (one find and one insert_many); returns written."""
     if not docs:
         return 0
-    return await guarded(source, 60.0, _insert_missing(source, collection, docs), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 60.0), _insert_missing(source, collection, docs), DRIVER_ERRORS)
 
 
 async def _ids(source: MongoSource, collection: str) -> set[Any]:
@@ -31,11 +31,13 @@ async def _ids(source: MongoSource, collection: str) -> set[Any]:
 
 
 async def id_set(source: MongoSource, collection: str) -> set[Any]:
-    return await guarded(source, 120.0, _ids(source, collection), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 120.0), _ids(source, collection), DRIVER_ERRORS)
 
 
 async def delete_ids(source: MongoSource, collection: str, ids: Sequence[Any]) -> int:
-    result = await guarded(source, 60.0, source.db[collection].delete_many({"_id": {"$in": list(ids)}}), DRIVER_ERRORS)
+    result = await guarded(
+        source, bulk_bound(source, 60.0), source.db[collection].delete_many({"_id": {"$in": list(ids)}}), DRIVER_ERRORS
+    )
     return int(result.deleted_count)
 
 
@@ -43,4 +45,4 @@ async def find_by_ids(source: MongoSource, collection: str, ids: Sequence[Any]) 
     async def run() -> list[Document]:
         return [doc async for doc in source.db[collection].find({"_id": {"$in": list(ids)}})]
 
-    return await guarded(source, 60.0, run(), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 60.0), run(), DRIVER_ERRORS)

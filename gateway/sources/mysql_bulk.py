@@ -9,7 +9,7 @@ from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.sources import mysql_tables as t
-from gateway.sources.base import guarded
+from gateway.sources.base import bulk_bound, guarded
 from gateway.sources.mysql import DRIVER_ERRORS, MySQLSource
 
 __all__ = ["Table", "columns", "count", "insert_missing", "key_set", "purchased_keys", "purchased_rows", "rows_by_key"]
@@ -40,7 +40,9 @@ async def insert_missing(source: MySQLSource, table: Table, rows: Sequence[Row],
     """Insert the rows whose key is not in ``table`` yet (one SELECT and one executemany); returns rows written."""
     if not rows:
         return 0
-    return await guarded(source, 60.0, _insert_missing(source.engine, table, rows, key), DRIVER_ERRORS)
+    return await guarded(
+        source, bulk_bound(source, 60.0), _insert_missing(source.engine, table, rows, key), DRIVER_ERRORS
+    )
 
 
 async def _fetch(engine: AsyncEngine, statement: Any) -> list[tuple[Any, ...]]:
@@ -51,18 +53,20 @@ async def _fetch(engine: AsyncEngine, statement: Any) -> list[tuple[Any, ...]]:
 async def key_set(source: MySQLSource, table: Table, key: Sequence[str]) -> set[Key]:
     """Every key of ``table`` (one query)."""
     statement = select(*(table.c[name] for name in key))
-    return set(await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS))
+    return set(await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS))
 
 
 async def count(source: MySQLSource, table: Table) -> int:
-    rows = await guarded(source, 60.0, _fetch(source.engine, select(func.count()).select_from(table)), DRIVER_ERRORS)
+    rows = await guarded(
+        source, bulk_bound(source, 60.0), _fetch(source.engine, select(func.count()).select_from(table)), DRIVER_ERRORS
+    )
     return int(rows[0][0])
 
 
 async def columns(source: MySQLSource, table: Table, names: Sequence[str]) -> list[tuple[Any, ...]]:
     """These columns of every row of ``table`` (one query)."""
     statement = select(*(table.c[name] for name in names))
-    return await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS)
 
 
 async def rows_by_key(
@@ -72,7 +76,7 @@ async def rows_by_key(
     if not keys:
         return []
     statement = select(*(table.c[name] for name in names)).where(_key_clause(table, key, keys))
-    found = await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    found = await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS)
     return [dict(zip(names, row, strict=True)) for row in found]
 
 
@@ -84,12 +88,14 @@ def _purchased(*extra: Any) -> Any:
 
 async def purchased_keys(source: MySQLSource) -> set[Key]:
     """(order_id, product_id) of every line of an order not cancelled (one query)."""
-    return set(await guarded(source, 120.0, _fetch(source.engine, _purchased()), DRIVER_ERRORS))
+    return set(await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, _purchased()), DRIVER_ERRORS))
 
 
 async def purchased_quantities(source: MySQLSource) -> list[tuple[int, int]]:
     """(product_id, quantity) of every line of an order not cancelled (one query): the units metrics count."""
-    found = await guarded(source, 120.0, _fetch(source.engine, _purchased(t.order_items.c.quantity)), DRIVER_ERRORS)
+    found = await guarded(
+        source, bulk_bound(source, 120.0), _fetch(source.engine, _purchased(t.order_items.c.quantity)), DRIVER_ERRORS
+    )
     return [(product_id, quantity) for _, product_id, quantity in found]
 
 
@@ -102,5 +108,5 @@ async def purchased_rows(source: MySQLSource, keys: Sequence[Key]) -> list[Row]:
         _key_clause(t.order_items, ["order_id", "product_id"], keys)
     )
     names = ("order_id", "product_id", "user_id", "quantity", "created_at")
-    found = await guarded(source, 120.0, _fetch(source.engine, statement), DRIVER_ERRORS)
+    found = await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS)
     return [dict(zip(names, row, strict=True)) for row in found]

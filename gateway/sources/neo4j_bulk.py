@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
-from gateway.sources.base import guarded
+from gateway.sources.base import bulk_bound, guarded
 from gateway.sources.neo4j import DRIVER_ERRORS, Neo4jSource
 
 Row = dict[str, Any]
@@ -71,7 +71,7 @@ async def merge(source: Neo4jSource, shape: str, rows: Sequence[Row]) -> int:
     if not rows:
         return 0
     cypher = MERGE_NODES.get(shape) or MERGE_EDGES[shape]
-    return await guarded(source, 120.0, _write(source, cypher, rows), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 120.0), _write(source, cypher, rows), DRIVER_ERRORS)
 
 
 async def _keys(source: Neo4jSource, cypher: LiteralString) -> set[Any]:
@@ -80,7 +80,7 @@ async def _keys(source: Neo4jSource, cypher: LiteralString) -> set[Any]:
 
 
 async def key_set(source: Neo4jSource, shape: str) -> set[Any]:
-    return await guarded(source, 120.0, _keys(source, KEYS[shape]), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 120.0), _keys(source, KEYS[shape]), DRIVER_ERRORS)
 
 
 async def run(source: Neo4jSource, cypher: LiteralString, **params: Any) -> int:
@@ -91,7 +91,7 @@ async def run(source: Neo4jSource, cypher: LiteralString, **params: Any) -> int:
         c = result.summary.counters
         return int(c.nodes_created + c.nodes_deleted + c.relationships_created + c.relationships_deleted)
 
-    return await guarded(source, 120.0, go(), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 120.0), go(), DRIVER_ERRORS)
 
 
 async def delete(source: Neo4jSource, shape: str, keys: Sequence[Any]) -> int:
@@ -108,4 +108,4 @@ async def delete(source: Neo4jSource, shape: str, keys: Sequence[Any]) -> int:
         c = result.summary.counters
         return int(c.nodes_deleted if node else c.relationships_deleted)
 
-    return await guarded(source, 120.0, go(), DRIVER_ERRORS)
+    return await guarded(source, bulk_bound(source, 120.0), go(), DRIVER_ERRORS)

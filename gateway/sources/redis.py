@@ -71,7 +71,9 @@ class RedisSource:
         )
 
         # Pub/sub (subscriptions): one subscriber connection per process, opened by the first listener.
-        self.channels = Channels(publisher=self.client, url=settings.redis_url, timeout=settings.source_timeout_s)
+        self.channels = Channels(
+            publisher=self.client, url=settings.redis_url, timeout=settings.source_timeout_s, guard=self
+        )
 
     async def ping(self) -> None:
         await guarded(self, self.timeout, self.client.ping(), DRIVER_ERRORS)

@@ -27,7 +27,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from gateway.errors import SourceError, SourceUnavailable
-from gateway.sources.base import guarded
+from gateway.sources.base import Guardable, guarded
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,9 @@ class _Connection:
 
 
 class Channels:
-    def __init__(self, *, publisher: Redis, url: str, timeout: float) -> None:
+    def __init__(self, *, publisher: Redis, url: str, timeout: float, guard: Guardable | str = NAME) -> None:
         self._publisher = publisher  # the source's pooled client: PUBLISH is an ordinary command
+        self._guard = guard  # the Redis source: its server's breaker admits and counts pub/sub calls too
         self._url = url
         self.timeout = timeout
         self._client: Redis | None = None
@@ -92,7 +93,7 @@ class Channels:
     async def publish(self, channel: str, message: bytes) -> int:
         """PUBLISH; how many subscriber connections (gateway processes, mostly) received it."""
         received: int = await guarded(
-            NAME,
+            self._guard,
             self.timeout,
             self._publisher.publish(channel, message),
             DRIVER_ERRORS,
@@ -111,7 +112,7 @@ class Channels:
             live.listeners.setdefault(channel, set()).add(listener)
             if first:
                 try:
-                    await guarded(NAME, self.timeout, live.pubsub.subscribe(channel), DRIVER_ERRORS)
+                    await guarded(self._guard, self.timeout, live.pubsub.subscribe(channel), DRIVER_ERRORS)
                 except SourceError as exc:
                     await self._lost(live, exc)
                     raise
@@ -139,7 +140,7 @@ class Channels:
                 return
             del live.listeners[listener.channel]
             try:
-                await guarded(NAME, self.timeout, live.pubsub.unsubscribe(listener.channel), DRIVER_ERRORS)
+                await guarded(self._guard, self.timeout, live.pubsub.unsubscribe(listener.channel), DRIVER_ERRORS)
             except SourceError as exc:
                 await self._lost(live, exc)
 

@@ -59,14 +59,9 @@ class StatusChange:
             raise ValueError(f"not a status change: {data[:200]!r}") from exc
 
 
-def change_of(event_id: int, event_type: str, payload: dict[str, Any]) -> StatusChange | None:
-    """The status change an outbox event stands for, or None if it is not one."""
-    if event_type == "order.status_changed":
-        to_status = str(payload["to"])
-    elif event_type in STATUS_OF_EVENT:
-        to_status = STATUS_OF_EVENT[event_type]
-    else:
-        return None
+def change_of(event_id: int, event_type: str, payload: dict[str, Any]) -> StatusChange:
+    """The status change an order's outbox event (created, cancelled or status_changed) stands for."""
+    to_status = str(payload["to"]) if event_type == "order.status_changed" else STATUS_OF_EVENT[event_type]
     return StatusChange(
         event_id=event_id,
         order_id=int(payload["order_id"]),

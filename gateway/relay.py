@@ -217,7 +217,7 @@ class Relay:
         work.events += events
         work.metrics.update(pid for pid, _ in lines)
         work.cached.add(("recommendations", int(p["user_id"])))
-        work.published.append(self._change(event, p))
+        work.published.append(order_events.change_of(event.id, event.event_type, p))
 
     async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(
@@ -230,16 +230,12 @@ class Relay:
         )
         work.metrics.update(int(pid) for pid in p["product_ids"])
         work.cached.add(("recommendations", int(p["user_id"])))
-        work.published.append(self._change(event, p))
+        work.published.append(order_events.change_of(event.id, event.event_type, p))
 
     async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
-        work.published.append(self._change(event, p))  # nothing derived in the other stores: only subscribers
-
-    @staticmethod
-    def _change(event: OutboxEvent, p: dict[str, Any]) -> order_events.StatusChange:
-        change = order_events.change_of(event.id, event.event_type, p)
-        assert change is not None, event.event_type  # only the order handlers ask
-        return change
+        work.published.append(
+            order_events.change_of(event.id, event.event_type, p)
+        )  # nothing derived in the other stores: only subscribers
 
     async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(

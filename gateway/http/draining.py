@@ -14,7 +14,6 @@ import asyncio
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -25,16 +24,13 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Drain:
-    def __init__(self) -> None:
-        self.since: float | None = None  # time.monotonic() when draining began
+    """Whether this process is draining (``/ready`` answers 503); set once by the first shutdown signal."""
 
-    @property
-    def active(self) -> bool:
-        return self.since is not None
+    def __init__(self) -> None:
+        self.active = False
 
     def begin(self) -> None:
-        if self.since is None:
-            self.since = time.monotonic()
+        self.active = True
 
 
 def hook_signals(drain: Drain, seconds: float) -> Callable[[], None]:

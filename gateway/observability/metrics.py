@@ -24,8 +24,6 @@ scrape-time gauges come from the worker that answers the scrape (the outbox is s
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
 import re
 import threading
@@ -45,6 +43,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from gateway import breaker
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus reads
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -86,8 +86,6 @@ CACHE = Counter("gateway_cache", "Cache lookups by kind and outcome", ("kind", "
 BATCH_SIZE = Histogram(
     "gateway_dataloader_batch_size", "Keys per DataLoader batch", ("loader",), buckets=_BATCH_SIZES, registry=REGISTRY
 )
-
-log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 _BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "half_open": 1.0, "open": 2.0}
@@ -181,25 +179,6 @@ def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-def breaker_states() -> dict[str, str]:
-    """The breakers' states from ``gateway.breaker.breaker_states()`` when that module exists; nothing otherwise (a
-    scrape never fails because of this gauge: an error reading the states is logged and the gauge left out)."""
-    try:
-        module = importlib.import_module("gateway.breaker")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("gateway.breaker", "gateway"):
-            return {}
-        raise
-    read = getattr(module, "breaker_states", None)
-    if read is None:
-        return {}
-    try:
-        return {str(source): str(state) for source, state in dict(read()).items()}
-    except Exception:
-        log.exception("gateway_breaker_state left out: breaker_states() failed")
-        return {}
-
-
 def exposition(outbox: OutboxLag | None = None, breakers: Mapping[str, str] | None = None) -> bytes:
     """The text exposition of every metric (every worker's in multiprocess mode) plus the scrape-time gauges."""
     if directory := os.environ.get(MULTIPROC_ENV):
@@ -209,7 +188,7 @@ def exposition(outbox: OutboxLag | None = None, breakers: Mapping[str, str] | No
     else:
         counted = generate_latest(REGISTRY)
     scraped = CollectorRegistry()
-    scraped.register(_Scraped(outbox, breakers if breakers is not None else breaker_states()))
+    scraped.register(_Scraped(outbox, breakers if breakers is not None else breaker.breaker_states()))
     return counted + generate_latest(scraped)
 
 

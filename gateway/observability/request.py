@@ -84,25 +84,24 @@ def instrumented(endpoint: Endpoint) -> Endpoint:
         token = current.set(record)
         started = time.perf_counter()
         status = 500
-        try:
-            with otel.request_span() as span:
-                try:
-                    response = await endpoint(request)
-                    status = response.status_code
-                    return response
-                finally:
-                    if span is not None:
-                        otel.finish_request(
-                            span,
-                            operation=record.operation_name,
-                            operation_type=record.operation_type,
-                            outcome=_outcome(record, status),
-                            status=status,
-                            request_id=record.request_id,
-                        )
-        finally:
-            _count(record, _outcome(record, status), time.perf_counter() - started)
-            current.reset(token)
+        with otel.request_span() as span:
+            try:
+                response = await endpoint(request)
+                status = response.status_code
+                return response
+            finally:
+                outcome = _outcome(record, status)
+                if span is not None:
+                    otel.finish_request(
+                        span,
+                        operation=record.operation_name,
+                        operation_type=record.operation_type,
+                        outcome=outcome,
+                        status=status,
+                        request_id=record.request_id,
+                    )
+                _count(record, outcome, time.perf_counter() - started)
+                current.reset(token)
 
     return observed
 

@@ -64,18 +64,17 @@ def classify(error: GraphQLError, request_id: str) -> GraphQLError:
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is None or not errors:
-            return
-        result.errors = [classify(error, self._request_id()) for error in errors]
+        self._classify(self.execution_context.result)
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Each result of a subscription, before it is sent (on_operation only sees the stream's end)."""
-        errors = getattr(result, "errors", None)
-        if errors:
-            result.errors = [classify(error, self._request_id()) for error in errors]
+        self._classify(result)
         yield
 
-    def _request_id(self) -> str:
-        return getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex
+    def _classify(self, result: Any) -> None:
+        """Every error of ``result`` classified, under one request id (the context's, or one made for it)."""
+        errors = getattr(result, "errors", None)
+        if result is None or not errors:
+            return
+        request_id = getattr(self.execution_context.context, "request_id", None) or uuid.uuid4().hex
+        result.errors = [classify(error, request_id) for error in errors]

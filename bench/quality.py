@@ -47,6 +47,7 @@ from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
 from gateway.seeding import Seeder
 from gateway.sources import Sources
 from gateway.sources import neo4j_recommendations as recs
+from schema.types.strategies import RecommendationStrategy
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Recommendation quality"
@@ -54,7 +55,7 @@ TOP = 10
 PORTS = {"mysql": 3307, "redis": 6380, "mongodb": 27018, "neo4j": 7688}  # the shared set: 3306/6379/27017/7687
 DATABASE = "gateway_eval"
 ADMIN_ID = 1  # any seeded user; the role makes the admin
-STRATEGIES = {"GRAPH": "graph", "SIMILAR_USERS": "similar_users", "POPULAR": "popular"}  # GraphQL enum -> strategy
+STRATEGIES = {member.name: member.strategy for member in RecommendationStrategy}  # GraphQL enum -> strategy
 WARM_UPS = 3  # at most, of the first batch: on a cold page cache it may time out (then it is sent again)
 TUNING = {"half_life": (1.0, 2.0, 4.0), "neighbours": (50, 100, 200)}  # validation grid, recent = recs.RECENT
 
@@ -104,13 +105,11 @@ class Data:
 
 
 def load_data(settings: Settings) -> Data:
-    split = holdout.leave_last_out(holdout.read_texts(movielens.ensure_wheel(settings.cache_dir)))
+    split = holdout.leave_last_out(movielens.read_texts(movielens.ensure_wheel(settings.cache_dir)))
     dataset = movielens.load_from_texts(split.texts)
     if dataset.problems:
         raise SystemExit(f"the split does not parse: {dataset.problems[:3]}")
-    train: dict[int, dict[int, float]] = {}
-    for rating in dataset.ratings:
-        train.setdefault(rating.user_id, {})[rating.product_id] = rating.created_at.timestamp()
+    train = holdout.training_times(dataset.ratings)
     return Data(dataset, split.held_out, train, sorted(product.id for product in dataset.products))
 
 
@@ -135,11 +134,7 @@ async def seed(settings: Settings, data: Data) -> list[str]:
         if any(found.values()):
             raise SystemExit(f"held-out pairs are in the stores: {found}")
         # The check can see: each user's latest TRAINING rating (the one before the held-out) is in every place.
-        latest = sorted(
-            holdout.last_interactions(
-                (u, i, int(at)) for u, items in data.train.items() for i, at in items.items()
-            ).items()
-        )
+        latest = sorted(holdout.latest(data.train).items())
         present = await evaluation.held_out_present(sources, latest)
         where = ("mysql ratings", "mysql order_items", "neo4j RATED", "neo4j PURCHASED")
         if any(present.get(name) != len(latest) for name in where):
@@ -205,9 +200,7 @@ def row(name: str, how: str, quality: evaluation.Quality) -> str:
 def tuning(data: Data) -> list[str]:
     """The graph scoring on the validation split: train without each user's last two ratings, evaluate on the
     second-to-last."""
-    held = holdout.last_interactions(
-        (user, item, int(at)) for user, items in data.train.items() for item, at in items.items()
-    )
+    held = holdout.latest(data.train)
     train = {user: {i: at for i, at in items.items() if i != held[user]} for user, items in data.train.items()}
     lines = [
         f"| half-life (ranks) | neighbours | recent | validation HR@{TOP} | validation NDCG@{TOP} |",

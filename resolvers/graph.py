@@ -21,8 +21,9 @@ async def popular(info: Info, limit: int) -> list[Scored]:
 
 
 async def recommendations(info: Info, user_id: int, limit: int, strategy: Strategy = DEFAULT_STRATEGY) -> list[Scored]:
+    limit = top_limit(limit)
     loader = info.context.loaders.recommendations
-    answer = await loader.load(RecommendationKey(user_id, top_limit(limit), strategy))
+    answer = await loader.load(RecommendationKey(user_id, limit, strategy))
     if answer == [] and strategy != "popular":  # the graph knows the user, this strategy found nothing new
         answer = await loader.load(RecommendationKey(user_id, limit, "popular"))
     if not answer:

@@ -9,13 +9,11 @@ metrics) is derived from the training ratings alone.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
-from gateway.datasets.movielens import FILES, MEMBER_DIR
-from gateway.datasets.movielens_kg import column_name, parse_id, parse_whole
+from gateway.datasets.movielens_kg import parse_id, parse_whole, read_table
+from gateway.datasets.rows import Rating
 
 INTERACTIONS = "ml-100k.inter"
 
@@ -24,13 +22,6 @@ INTERACTIONS = "ml-100k.inter"
 class Split:
     texts: dict[str, str]  # the ml-100k files without the held-out ratings
     held_out: dict[int, int]  # user id -> the product id of their last interaction
-
-
-def read_texts(wheel: Path) -> dict[str, str]:
-    """The ml-100k files out of the recbole wheel (movielens.ensure_wheel), as ``movielens.load_from_texts`` takes
-    them."""
-    with zipfile.ZipFile(wheel) as archive:
-        return {name: archive.read(MEMBER_DIR + name).decode("utf-8") for name in FILES}
 
 
 def last_interactions(interactions: Iterable[tuple[int, int, int]]) -> dict[int, int]:
@@ -42,22 +33,25 @@ def last_interactions(interactions: Iterable[tuple[int, int, int]]) -> dict[int,
     return {user: item for user, (_timestamp, item) in last.items()}
 
 
+def training_times(ratings: Iterable[Rating]) -> dict[int, dict[int, float]]:
+    """user -> product -> the time (epoch seconds) of the user's rating of it: what a recommender may learn from."""
+    train: dict[int, dict[int, float]] = {}
+    for rating in ratings:
+        train.setdefault(rating.user_id, {})[rating.product_id] = rating.created_at.timestamp()
+    return train
+
+
+def latest(train: dict[int, dict[int, float]]) -> dict[int, int]:
+    """user -> the product of their last training rating (the same order as the split's)."""
+    return last_interactions((user, item, int(at)) for user, items in train.items() for item, at in items.items())
+
+
 def _interactions(text: str) -> Iterable[tuple[int, int, int, int]]:
-    """``(line index, user, item, timestamp)`` of every line that parses; the rest is left to movielens.py."""
-    lines = text.splitlines()
-    if not lines:
-        return
-    columns = [column_name(field) for field in lines[0].split("\t")]
-    if not {"user_id", "item_id", "timestamp"} <= set(columns):
-        return
-    for index, line in enumerate(lines[1:], start=1):
-        fields = line.split("\t")
-        if len(fields) != len(columns):
-            continue
-        row = dict(zip(columns, fields, strict=True))
+    """``(line index, user, item, timestamp)`` of every row that parses; the rest is left to movielens.py."""
+    for number, row in read_table(INTERACTIONS, text, ("user_id", "item_id", "timestamp"), []):
         user, item, timestamp = parse_id(row["user_id"]), parse_id(row["item_id"]), parse_whole(row["timestamp"])
         if user is not None and item is not None and timestamp is not None:
-            yield index, user, item, timestamp
+            yield number - 1, user, item, timestamp
 
 
 def leave_last_out(texts: dict[str, str]) -> Split:

@@ -72,11 +72,15 @@ def ensure_wheel(cache_dir: Path) -> Path:
     return wheel
 
 
-def load(wheel: Path) -> Dataset:
-    """Read the five ml-100k files out of the wheel (no extraction) and map them."""
+def read_texts(wheel: Path) -> dict[str, str]:
+    """The five ml-100k files out of the recbole wheel (no extraction), as ``load_from_texts`` takes them."""
     with zipfile.ZipFile(wheel) as archive:
-        texts = {name: archive.read(MEMBER_DIR + name).decode("utf-8") for name in FILES}
-    return load_from_texts(texts)
+        return {name: archive.read(MEMBER_DIR + name).decode("utf-8") for name in FILES}
+
+
+def load(wheel: Path) -> Dataset:
+    """Read the five ml-100k files out of the wheel and map them."""
+    return load_from_texts(read_texts(wheel))
 
 
 def price_cents(product_id: int) -> int:

@@ -92,7 +92,7 @@ async def records(
     return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
-async def _per_key(
+async def per_key(
     source: Neo4jSource,
     operation: str,
     cypher: LiteralString,
@@ -109,7 +109,7 @@ async def _per_key(
 
 
 async def bought_together(source: Neo4jSource, product_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
-    return await _per_key(
+    return await per_key(
         source,
         "bought_together",
         BOUGHT_TOGETHER,
@@ -120,14 +120,15 @@ async def bought_together(source: Neo4jSource, product_ids: Sequence[int], *, li
 
 
 async def similar_users(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
-    return await _per_key(
+    return await per_key(
         source, "similar_users", SIMILAR_USERS, user_ids, lambda i: f"{i['shared']} products in common", limit=limit
     )
 
 
+def popular_reason(item: dict[str, Any]) -> str:
+    return f"Popular: {item['units']} units sold in {item['orders']} orders"
+
+
 async def popular_products(source: Neo4jSource, *, limit: int) -> list[Scored]:
     rows = await records(source, "popular_products", (), POPULAR, {"limit": limit})
-    return [
-        Scored(row["id"], float(row["units"]), f"Popular: {row['units']} units sold in {row['orders']} orders")
-        for row in rows
-    ]
+    return [Scored(row["id"], float(row["units"]), popular_reason(row)) for row in rows]

@@ -33,14 +33,13 @@ gets an empty list.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, LiteralString, get_args
+from typing import Any, Literal, LiteralString
 
 from gateway.records import Scored
 from gateway.sources.neo4j import Neo4jSource
-from gateway.sources.neo4j_reads import NEIGHBOURS, RECOMMENDATIONS, records
+from gateway.sources.neo4j_reads import NEIGHBOURS, RECOMMENDATIONS, per_key, popular_reason
 
 Strategy = Literal["graph", "similar_users", "popular"]
-STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 DEFAULT_STRATEGY: Strategy = "graph"
 
 RECENT = 20  # the user's latest products that find the neighbours (weights past 20 are below 0.1 %)
@@ -110,10 +109,6 @@ def _neighbours_reason(item: dict[str, Any]) -> str:
     return f"Bought or rated by {item['people']} of the {NEIGHBOURS} customers whose purchases are most like yours"
 
 
-def _popular_reason(item: dict[str, Any]) -> str:
-    return f"Popular: {item['units']} units sold in {item['orders']} orders"
-
-
 # strategy -> (the operation named in explain and traces, query, reason, extra parameters)
 _QUERIES: dict[Strategy, tuple[str, LiteralString, Callable[[dict[str, Any]], str], dict[str, Any]]] = {
     "graph": (
@@ -123,7 +118,7 @@ _QUERIES: dict[Strategy, tuple[str, LiteralString, Callable[[dict[str, Any]], st
         {"recent": RECENT, "decay": 0.5 ** (1 / HALF_LIFE), "neighbours": GRAPH_NEIGHBOURS},
     ),
     "similar_users": ("recommendations_similar_users", RECOMMENDATIONS, _neighbours_reason, {"neighbours": NEIGHBOURS}),
-    "popular": ("recommendations_popular", POPULAR, _popular_reason, {}),
+    "popular": ("recommendations_popular", POPULAR, popular_reason, {}),
 }
 
 
@@ -132,8 +127,4 @@ async def recommendations(
 ) -> list[list[Scored] | None]:
     """Per user, the best ``limit`` products by ``strategy``, best first; None for a user the graph does not know."""
     operation, cypher, reason, params = _QUERIES[strategy]
-    rows = await records(source, operation, user_ids, cypher, {"ids": list(user_ids), "limit": limit, **params})
-    found = {
-        row["key"]: [Scored(item["id"], float(item["score"]), reason(item)) for item in row["items"]] for row in rows
-    }
-    return [found.get(key) for key in user_ids]
+    return await per_key(source, operation, cypher, user_ids, reason, limit=limit, **params)

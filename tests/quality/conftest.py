@@ -19,10 +19,10 @@ from sqlalchemy import delete, func, select
 
 from gateway.config import Settings
 from gateway.datasets import movielens
-from gateway.datasets.holdout import leave_last_out
+from gateway.datasets.holdout import leave_last_out, training_times
 from gateway.datasets.rows import Dataset
 from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mongo_bulk
+from gateway.sources import Sources, mongo_bulk, neo4j_bulk
 from gateway.sources import mysql_tables as t
 from gateway.sources.mongo_schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 from loaders.cached import invalidate
@@ -98,10 +98,7 @@ def split_toy(base: int) -> Toy:
     assert not dataset.problems, dataset.problems
     orders = [dataclasses.replace(order, id=base + order.id) for order in dataset.orders]  # ids 1.. are taken
     dataset = dataclasses.replace(dataset, name="toy", orders=orders)
-    train: dict[int, dict[int, float]] = {}
-    for rating in dataset.ratings:
-        train.setdefault(rating.user_id, {})[rating.product_id] = rating.created_at.timestamp()
-    return Toy(base, texts, dataset, split.held_out, train)
+    return Toy(base, texts, dataset, split.held_out, training_times(dataset.ratings))
 
 
 async def remove(sources: Sources, settings: Settings, toy: Toy) -> None:
@@ -119,9 +116,8 @@ async def remove(sources: Sources, settings: Settings, toy: Toy) -> None:
         await mongo_bulk.delete_ids(sources.mongodb, collection, films)
     await mongo_bulk.delete_ids(sources.mongodb, USER_PROFILES, users)
     await sources.mongodb.db[EVENTS].delete_many({"user_id": {"$in": users}})
-    async with sources.neo4j.driver.session(database=sources.neo4j.database) as session:
-        cypher = "MATCH (n) WHERE (n:User AND n.id IN $users) OR (n:Product AND n.id IN $films) DETACH DELETE n"
-        await (await session.run(cypher, users=users, films=films)).consume()
+    cypher = "MATCH (n) WHERE (n:User AND n.id IN $users) OR (n:Product AND n.id IN $films) DETACH DELETE n"
+    await neo4j_bulk.run(sources.neo4j, cypher, users=users, films=films)
     entities = [(kind, user) for user in users for kind in ("user", "recommendations")]
     assert await invalidate(sources, settings, entities + [("product", film) for film in films])
 

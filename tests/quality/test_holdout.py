@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from gateway.config import Settings
 from gateway.datasets import movielens
-from gateway.datasets.holdout import last_interactions, leave_last_out, read_texts
+from gateway.datasets.holdout import last_interactions, leave_last_out
+from gateway.datasets.movielens import read_texts
 from gateway.datasets.rows import Dataset
 
 HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
 
-from gateway.datasets.holdout import last_interactions
+from gateway.datasets import holdout
 from gateway.evaluation import held_out_present
 from gateway.sources import Sources
 from gateway.sources import mysql_tables as t
@@ -20,7 +20,7 @@ NOTHING = {"mysql ratings": 0, "mysql order_items": 0, "mongodb events": 0}
 async def test_no_store_holds_a_held_out_pair_and_each_holds_the_training_pairs(sources: Sources, toy: Toy) -> None:
     assert len(toy.held_out) == len(toy.users) == 36
     assert await held_out_present(sources, sorted(toy.held_out.items())) == NOTHING  # and no Neo4j edge of any type
-    latest = last_interactions((u, film, int(at)) for u, films in toy.train.items() for film, at in films.items())
+    latest = holdout.latest(toy.train)
     n = len(latest)
     assert await held_out_present(sources, sorted(latest.items())) == {
         "mysql ratings": n,

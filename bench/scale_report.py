@@ -222,12 +222,12 @@ def section(results: dict[str, Any]) -> str:
     if not sizes:
         return "No size measured yet.\n"
     runs: dict[str, list[str]] = {}
-    measured = [s for s in sizes if s.get("modes")] or sizes
+    measured = [s for s in sizes if s.get("modes")]  # none after a first --seed-only run
     for s in measured:
         for mode, m in sorted(s["modes"].items(), key=lambda item: MODE_ORDER.index(item[0])):
             run = f"`{m.get('command', s['command'])}` on {m.get('date', s.get('date', '?'))}"
             runs.setdefault(run, []).append(f"{s['orders']:,} ({mode})")
-    first = measured[0]
+    first = (measured or sizes)[0]
     settings = first.get("settings", {})
     unusual = [
         f"{s['orders']:,} {mode}: {m['settings']['ids']} ids, {m['settings']['requests']} requests per page"
@@ -236,9 +236,12 @@ def section(results: dict[str, Any]) -> str:
         for mode, m in s["modes"].items()
         if m.get("settings") and {k: v for k, v in m["settings"].items() if k != "pages"} != settings
     ]
+    commands = "; ".join(f"{', '.join(orders)}: {run}" for run, orders in runs.items()) or (
+        "none measured yet, only seeded: " + "; ".join(f"{s['orders']:,}: `{s.get('command', '?')}`" for s in sizes)
+    )
     intro = [
         "Commands, per size (mode): "
-        + "; ".join(f"{', '.join(orders)}: {run}" for run, orders in runs.items())
+        + commands
         + f". Machine: {first.get('machine', '?')}; {', '.join(first.get('versions', []))}. From a git worktree add "
         "`--services <main checkout>/scripts/services` (the script creates a virtualenv in the checkout it is in).",
         "",

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 import orjson
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
-from read_path import bench_settings, machine, prepare
+from read_path import bench_settings, machine, prepare, server_versions
 
 from gateway.config import Settings
 from gateway.datasets import synthetic
@@ -197,18 +197,22 @@ async def wait_ready(what: str, url: str, process: subprocess.Popen[bytes], log:
             await asyncio.sleep(0.2)
 
 
-def stop(name: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    """SIGTERM (uvicorn's graceful shutdown), SIGKILL after STOP_S; its log is shown when it ended badly."""
+def stop(
+    name: str, process: subprocess.Popen[bytes], log: Path, stop_s: float = STOP_S, *, keep_log: bool = False
+) -> None:
+    """SIGTERM (uvicorn's graceful shutdown), SIGKILL after ``stop_s``; its log's tail is shown when it ended badly,
+    then the log is deleted unless ``keep_log``."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(STOP_S)
+            process.wait(stop_s)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
     if process.returncode not in (0, -signal.SIGTERM):
         print(f"{name} server ended with {process.returncode}:\n{tail(log)}", file=sys.stderr)
-    log.unlink(missing_ok=True)
+    if not keep_log:
+        log.unlink(missing_ok=True)
 
 
 def tail(log: Path, lines: int = 30) -> str:
@@ -263,9 +267,15 @@ def error_kind(response: httpx.Response) -> str:
         errors = orjson.loads(response.content).get("errors") or []
     except (orjson.JSONDecodeError, AttributeError):
         errors = []
+    return error_text(response.status_code, errors)
+
+
+def error_text(status: int, errors: Sequence[Any]) -> str:
+    """``HTTP {status}``, then the first error's code and source (e.g. ``HTTP 200 TIMEOUT neo4j``), ``errors`` when
+    it has neither, nothing when there is no error."""
     extensions = (errors[0].get("extensions") or {}) if errors and isinstance(errors[0], dict) else {}
     code = " ".join(str(extensions[key]) for key in ("code", "source") if key in extensions)
-    return f"HTTP {response.status_code}" + (f" {code}" if code else " errors" if errors else "")
+    return f"HTTP {status}" + (f" {code}" if code else " errors" if errors else "")
 
 
 @dataclass(slots=True)
@@ -446,8 +456,7 @@ async def run_reference(args: argparse.Namespace) -> list[Load]:
 async def redis_version(settings: Settings) -> str:
     sources = Sources.create(settings)
     try:
-        info = await sources.redis.server_info()
-        return f"{info.server} {info.version}"
+        return (await server_versions([sources.redis]))[0]
     finally:
         await sources.close()
 

@@ -8,7 +8,6 @@ list as soon as it has its answer, until the list is empty. The memory is the pr
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 from collections import Counter, deque
@@ -17,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from pages import Outcome, Request, send  # bench/ is sys.path[0] when run as a script
+from cache import cpu_seconds  # bench/ is sys.path[0] when run as a script
+from pages import Outcome, Request, send
 
 RSS_INTERVAL_S = 0.1
 
@@ -28,12 +28,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a live process so far, in seconds (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -49,8 +43,6 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 @dataclass(slots=True)
 class Result:
-    kind: str
-    connections: int
     seconds: float = 0.0
     ms: list[float] = field(default_factory=list)  # successes only
     errors: Counter[str] = field(default_factory=Counter)
@@ -81,10 +73,10 @@ class Result:
         }
 
 
-async def run(url: str, requests: Sequence[Request], connections: int, pid: int | None) -> Result:
-    """Send ``requests`` over ``connections`` connections; successes' latencies, errors by kind, ``pid``'s RSS."""
-    kinds = {req.kind for req in requests}
-    result = Result(kinds.pop() if len(kinds) == 1 else "mixed", connections)
+async def run(url: str, requests: Sequence[Request], connections: int, pid: int) -> Result:
+    """Send ``requests`` over ``connections`` connections; successes' latencies, errors by kind, ``pid``'s RSS and
+    CPU time."""
+    result = Result()
     queue = deque(requests)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     running = True
@@ -99,19 +91,18 @@ async def run(url: str, requests: Sequence[Request], connections: int, pid: int 
                     result.errors[outcome.error] += 1
 
     async def sample() -> None:
-        while running and pid is not None:
+        while running:
             result.rss_kib.append(rss_kib(pid))
             await asyncio.sleep(RSS_INTERVAL_S)
 
     sampler = asyncio.create_task(sample())
-    cpu_before = cpu_seconds(pid) if pid is not None else None
+    cpu_before = cpu_seconds(pid)
     start = time.perf_counter()
     try:
         await asyncio.gather(*(worker() for _ in range(connections)))
     finally:
         result.seconds = time.perf_counter() - start
-        if pid is not None and cpu_before is not None:
-            result.cpu_s = cpu_seconds(pid) - cpu_before
+        result.cpu_s = cpu_seconds(pid) - cpu_before
         running = False
         await sampler
     return result

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import orjson
+from cache import error_text  # bench/ is sys.path[0] when run as a script
 
 from gateway.auth import mint
 from gateway.config import Settings
@@ -37,7 +38,6 @@ ORDER_PAGE = (
     "items { quantity unitPrice lineTotal product { id title price attributes } } } }"
 )
 QUERIES = {"product": PRODUCT_PAGE, "user": USER_PAGE, "order": ORDER_PAGE}
-ROOTS = {"product": "product", "user": "user", "order": "order"}
 KINDS = tuple(QUERIES)
 JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 TOKEN_TTL_S = 6 * 3600
@@ -54,7 +54,6 @@ class Request:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     kind: str
-    key: int
     ms: float
     error: str | None  # None: a complete answer
     explain: dict[str, Any] | None = None
@@ -85,13 +84,10 @@ def judge(kind: str, status: int, content: bytes) -> str | None:
         return f"HTTP {status} not an object"
     errors = payload.get("errors") or []
     if status != 200 or errors:
-        first = errors[0] if errors and isinstance(errors[0], dict) else {}
-        extensions = first.get("extensions") or {}
-        code = " ".join(str(extensions[key]) for key in ("code", "source") if key in extensions)
-        return f"HTTP {status}" + (f" {code}" if code else " errors" if errors else "")
+        return error_text(status, errors)
     data = payload.get("data") or {}
-    if data.get(ROOTS[kind]) is None:
-        return f"HTTP {status} {ROOTS[kind]} null"
+    if data.get(kind) is None:  # the page's root field is named as the page
+        return f"HTTP {status} {kind} null"
     return None
 
 
@@ -102,11 +98,11 @@ async def send(http: httpx.AsyncClient, req: Request, *, explain: bool = False) 
     try:
         response = await http.post("/graphql", content=req.body, headers=headers)
     except httpx.HTTPError as exc:
-        return Outcome(req.kind, req.key, (time.perf_counter() - start) * 1000, type(exc).__name__)
+        return Outcome(req.kind, (time.perf_counter() - start) * 1000, type(exc).__name__)
     ms = (time.perf_counter() - start) * 1000
     error = judge(req.kind, response.status_code, response.content)
     plan = orjson.loads(response.content).get("extensions", {}).get("explain") if explain and not error else None
-    return Outcome(req.kind, req.key, ms, error, plan)
+    return Outcome(req.kind, ms, error, plan)
 
 
 def spread(candidates: Sequence[int], count: int, seed: int) -> list[int]:

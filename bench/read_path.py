@@ -16,7 +16,7 @@ import json
 import platform
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +34,7 @@ from gateway.datasets import synthetic
 from gateway.datasets.rows import Dataset
 from gateway.migrate import downgrade_mysql, upgrade_mysql
 from gateway.seeding import Seeder
-from gateway.sources import Sources, mysql_bulk
+from gateway.sources import Source, Sources, mysql_bulk
 from gateway.sources import mongo_schema as m
 from gateway.sources import mysql_tables as t
 
@@ -93,10 +93,14 @@ async def prepare(settings: Settings, dataset: Dataset) -> list[str]:
         found = await counts(sources)
         if report.problems or found != expected:
             raise SystemExit(f"bench data is not the synthetic dataset: {found} != {expected}; {report.problems[:3]}")
-        infos = [await source.server_info() for source in (sources.mysql, sources.mongodb, sources.neo4j)]
-        return [f"{info.server} {info.version}" for info in infos]
+        return await server_versions((sources.mysql, sources.mongodb, sources.neo4j))
     finally:
         await sources.close()
+
+
+async def server_versions(sources: Iterable[Source]) -> list[str]:
+    """Each store's server and version, e.g. ``MariaDB 10.11.19``, in the order given (one call at a time)."""
+    return [f"{info.server} {info.version}" for info in [await source.server_info() for source in sources]]
 
 
 @asynccontextmanager

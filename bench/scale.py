@@ -45,10 +45,10 @@ from typing import Any
 import httpx
 import load
 import pages
-from cache import free_port, wait_ready
+from cache import cancelled_by_sigterm, free_port, stop, wait_ready
 from markdown import replace_section
 from plans import sql, store_plans
-from read_path import counts, expected_counts, machine  # bench/ is sys.path[0] when run as a script
+from read_path import counts, expected_counts, machine, server_versions  # bench/ is sys.path[0] when run as a script
 from scale_report import section
 from seeding import TimedSeeder
 
@@ -80,6 +80,7 @@ EXPLAINED = 5  # explained requests per page and size
 # is measured, not cut off (FerretDB's $in scans take seconds at 1M orders; the gateway's default bound is 2 s).
 LONG_TIMEOUT_S = 120.0
 READY_S = 120.0
+STOP_S = 30.0  # `gateway serve`'s graceful shutdown, before SIGKILL
 GRAPH_COUNTS = {
     "User": "MATCH (n:User) RETURN count(n) AS n",
     "Product": "MATCH (n:Product) RETURN count(n) AS n",
@@ -177,8 +178,8 @@ async def prepare(settings: Settings, orders: int) -> tuple[dict[str, Any] | Non
             }
         if found != expected:
             raise SystemExit(f"the set does not hold {dataset.name}: {found} != {expected}")
-        infos = [await s.server_info() for s in (sources.mysql, sources.mongodb, sources.neo4j, sources.redis)]
-        return seeded, found, [f"{info.server} {info.version}" for info in infos]
+        versions = await server_versions((sources.mysql, sources.mongodb, sources.neo4j, sources.redis))
+        return seeded, found, versions
     finally:
         await sources.close()
 
@@ -208,7 +209,8 @@ async def pick(settings: Settings, orders: int, count: int) -> dict[str, list[pa
 
 @contextlib.asynccontextmanager
 async def gateway(env: dict[str, str], log: Path) -> AsyncIterator[tuple[str, int]]:
-    """`gateway serve` on a free port with ``env``, once /ready answers 200: its URL and pid. Stopped on leaving."""
+    """`gateway serve` on a free port with ``env``, once /ready answers 200: its URL and pid. Stopped on leaving
+    (bench/cache.py's stop); its ``log`` is kept."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("gateway")), "serve"]
     environment = {**os.environ, **env, "GATEWAY_PORT": str(port)}
@@ -220,12 +222,7 @@ async def gateway(env: dict[str, str], log: Path) -> AsyncIterator[tuple[str, in
         await wait_ready("gateway serve", url + "/ready", proc, log, READY_S)
         yield url, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop("gateway", proc, log, STOP_S, keep_log=True)
 
 
 async def explained(url: str, requests: list[pages.Request]) -> dict[str, Any]:
@@ -351,10 +348,7 @@ async def run_size(orders: int, args: argparse.Namespace, previous: dict[str, An
         finally:
             await sources.close()
         # a run of some modes keeps the others' figures, each with the command and date that measured it
-        entry["modes"] = {
-            mode: {"command": previous.get("command"), "date": previous.get("date"), **figures}
-            for mode, figures in previous.get("modes", {}).items()
-        }
+        entry["modes"] = dict(previous.get("modes", {}))
         for cache in args.cache:
             log = state / "log" / f"gateway-scale-{cache}.log"
             entry["modes"][cache] = await measure_mode(env, cache, requests, args, log)
@@ -416,15 +410,16 @@ async def main() -> None:
     args.state_dir = args.state_dir.resolve()
     logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)  # "relationship type does not exist" on a new set
     results = load_results()
-    for orders in [] if args.report_only else args.sizes:
-        previous = results["sizes"].get(str(orders), {})
-        entry = await run_size(orders, args, previous)
-        if args.seed_only:  # keep the measured figures, refresh the seed's
-            kept = ("seed", "data", "disk_mib", "seeded_this_run")
-            entry = {**previous, **{k: v for k, v in entry.items() if k in kept}}
-        entry["command"] = command_line(args)
-        results["sizes"][str(orders)] = entry
-        save_results(results)
+    with cancelled_by_sigterm():  # SIGTERM cancels the run: the gateway and the server set are stopped
+        for orders in [] if args.report_only else args.sizes:
+            previous = results["sizes"].get(str(orders), {})
+            entry = await run_size(orders, args, previous)
+            if args.seed_only:  # keep the measured figures, refresh the seed's
+                kept = ("seed", "data", "disk_mib", "seeded_this_run")
+                entry = {**previous, **{k: v for k, v in entry.items() if k in kept}}
+            entry["command"] = command_line(args)
+            results["sizes"][str(orders)] = entry
+            save_results(results)
     body = section(results)
     print(body)
     if args.write:
@@ -443,4 +438,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise SystemExit("stopped (the gateway was stopped, and the server set unless --keep-up)") from None

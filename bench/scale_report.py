@@ -6,7 +6,7 @@ from typing import Any
 
 MODE_ORDER = ("off", "on", "off-raised")
 PAGES = ("product", "user", "order", "user (heavy)")
-STORES = ("mysql", "mongodb", "neo4j", "redis")
+STORES = ("mysql", "mongodb", "neo4j")
 
 
 def _n(value: Any, digits: int = 0) -> str:
@@ -90,7 +90,7 @@ def data_table(sizes: list[dict[str, Any]]) -> list[str]:
             f"| {s['orders']:,} | {d['users']:,} | {d['products']:,} | {d['order_items']:,} | {d['PURCHASED']:,} "
             f"| {d['ratings']:,} | {_n(seed.get('generate_s'), 1)} | {_n(secs.get('mysql'), 1)} "
             f"| {_n(secs.get('mongodb'), 1)} | {_n(secs.get('neo4j'), 1)} | {_n(total, 1)}{note} "
-            f"| {' / '.join(_n(s.get('disk_mib', {}).get(store)) for store in STORES[:3])} |"
+            f"| {' / '.join(_n(s.get('disk_mib', {}).get(store)) for store in STORES)} |"
         )
     return lines
 
@@ -103,7 +103,7 @@ def explain_table(sizes: list[dict[str, Any]]) -> list[str]:
     for s in sizes:
         for page, e in explain_of(s).items():
             st, rt = e.get("stores", {}), e.get("round_trips", {})
-            trips = " / ".join(_n(rt.get(store)) for store in STORES[:3])
+            trips = " / ".join(_n(rt.get(store)) for store in STORES)
             bad = f" ({_errors(e)} failed)" if e.get("errors") else ""
             lines.append(
                 f"| {s['orders']:,} | {page} | {_n(e.get('ms'), 1)}{bad} | {_n(st.get('mysql'), 1)} "
@@ -167,7 +167,7 @@ def growth(sizes: list[dict[str, Any]]) -> list[str]:
         e_high = explain_of(high).get(page, {}).get("stores", {})
         stores = ", ".join(
             f"{store} {_n(e_low.get(store), 1)} → {_n(e_high.get(store), 1)} ms"
-            for store in STORES[:3]
+            for store in STORES
             if e_low.get(store) is not None or e_high.get(store) is not None
         )
         lines.append(
@@ -222,12 +222,12 @@ def section(results: dict[str, Any]) -> str:
     if not sizes:
         return "No size measured yet.\n"
     runs: dict[str, list[str]] = {}
-    measured = [s for s in sizes if s.get("modes")] or sizes
+    measured = [s for s in sizes if s.get("modes")]  # none after a first --seed-only run
     for s in measured:
         for mode, m in sorted(s["modes"].items(), key=lambda item: MODE_ORDER.index(item[0])):
             run = f"`{m.get('command', s['command'])}` on {m.get('date', s.get('date', '?'))}"
             runs.setdefault(run, []).append(f"{s['orders']:,} ({mode})")
-    first = measured[0]
+    first = (measured or sizes)[0]
     settings = first.get("settings", {})
     unusual = [
         f"{s['orders']:,} {mode}: {m['settings']['ids']} ids, {m['settings']['requests']} requests per page"
@@ -236,9 +236,12 @@ def section(results: dict[str, Any]) -> str:
         for mode, m in s["modes"].items()
         if m.get("settings") and {k: v for k, v in m["settings"].items() if k != "pages"} != settings
     ]
+    commands = "; ".join(f"{', '.join(orders)}: {run}" for run, orders in runs.items()) or (
+        "none measured yet, only seeded: " + "; ".join(f"{s['orders']:,}: `{s.get('command', '?')}`" for s in sizes)
+    )
     intro = [
         "Commands, per size (mode): "
-        + "; ".join(f"{', '.join(orders)}: {run}" for run, orders in runs.items())
+        + commands
         + f". Machine: {first.get('machine', '?')}; {', '.join(first.get('versions', []))}. From a git worktree add "
         "`--services <main checkout>/scripts/services` (the script creates a virtualenv in the checkout it is in).",
         "",

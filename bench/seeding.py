@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
-from read_path import bench_settings, machine
+from read_path import bench_settings, machine, server_versions
 
 from gateway.config import Settings
 from gateway.datasets import movielens, synthetic
@@ -73,16 +73,14 @@ class TimedSeeder(Seeder):
         return report
 
 
-async def run_one(settings: Settings, dataset: Dataset, versions: list[str]) -> list[str]:
-    """The dataset's table rows; fills ``versions`` with the servers' (once)."""
+async def run_one(settings: Settings, dataset: Dataset) -> tuple[list[str], list[str]]:
+    """The dataset's table rows, and the servers' versions."""
     await reset(settings)
     sources = Sources.create(settings)
     try:
         seeder = TimedSeeder(sources, progress=False)
         report = await seeder.seed(dataset)
-        if not versions:
-            infos = [await source.server_info() for source in (sources.mysql, sources.mongodb, sources.neo4j)]
-            versions += [f"{info.server} {info.version}" for info in infos]
+        versions = await server_versions((sources.mysql, sources.mongodb, sources.neo4j))
     finally:
         await sources.close()
     lines = []
@@ -90,7 +88,7 @@ async def run_one(settings: Settings, dataset: Dataset, versions: list[str]) -> 
         rows = sum(t.written for t in report.tallies if t.store == store)
         seconds = seeder.seconds[store]
         lines.append(f"| {dataset.name} | {store} | {rows:,} | {seconds:.1f} | {rows / seconds:,.0f} |")
-    return lines
+    return lines, versions
 
 
 async def main() -> None:
@@ -108,7 +106,8 @@ async def main() -> None:
     versions: list[str] = []
     try:
         for dataset in datasets:
-            table += await run_one(settings, dataset, versions)
+            lines, versions = await run_one(settings, dataset)
+            table += lines
     finally:
         # The graph is shared with the demo and the tests (one database in Community): leave it empty, and the
         # next `gateway seed` (scripts/run, the tests) fills it again from MySQL's data.

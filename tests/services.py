@@ -25,8 +25,10 @@ def services(*args: str) -> str:
     return done.stdout
 
 
-def _state_dir() -> Path:
-    return Path(os.environ.get("GATEWAY_SERVICES_DIR", SERVICES.resolve().parents[1] / ".services"))
+def state_dir(script: Path = SERVICES) -> Path:
+    """Where ``script`` keeps its servers' state (pid files, logs): GATEWAY_SERVICES_DIR, else its checkout's
+    .services."""
+    return Path(os.environ.get("GATEWAY_SERVICES_DIR", script.resolve().parents[1] / ".services"))
 
 
 def _process_state(pid: int) -> str:
@@ -40,7 +42,7 @@ def _process_state(pid: int) -> str:
 def paused(name: str) -> Iterator[int]:
     """``name``'s server hung (SIGSTOP: its port still accepts connections, nothing answers) for the block, then
     woken (SIGCONT) whatever happens; yields its pid."""
-    pid = int((_state_dir() / "run" / f"{name}.pid").read_text())
+    pid = int((state_dir() / "run" / f"{name}.pid").read_text())
     os.kill(pid, signal.SIGSTOP)
     try:
         deadline = time.monotonic() + 5

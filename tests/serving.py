@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -23,6 +25,30 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_healthy(
+    base: str,
+    proc: subprocess.Popen[Any],
+    *,
+    within_s: float,
+    interval_s: float,
+    output: Callable[[], str] | None = None,
+) -> None:
+    """Until ``base``/health answers 200; fails when ``proc`` exits first or ``within_s`` pass. ``output``: the
+    process's log so far, shown in both failures; without it, what the process wrote to its stdout pipe is shown
+    when it has exited (a pipe cannot be read while it runs)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, output() if output else proc.stdout.read() if proc.stdout else ""
+        late = f"gateway serve did not answer /health within {within_s:g}s"
+        assert time.monotonic() < deadline, late + (f":\n{output()}" if output else "")
+        time.sleep(interval_s)
 
 
 CREATE = """
@@ -60,22 +86,10 @@ class Served:
         }
         with log.open("wb") as out:
             self.proc = subprocess.Popen([GATEWAY, "serve", *args], env=environment, stdout=out, stderr=out)
-        self._wait_healthy()
+        wait_healthy(self.base, self.proc, within_s=60, interval_s=0.1, output=self.output)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert self.proc.poll() is None, self.output()
-            assert time.monotonic() < deadline, "gateway serve did not answer /health within 60s:\n" + self.output()
-            time.sleep(0.1)
 
     def stop(self) -> int:
         """SIGTERM, then wait for the exit; the exit status."""

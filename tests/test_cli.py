@@ -4,42 +4,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from gateway.cli import service_env
 from gateway.config import Settings
+from tests.serving import free_port, wait_healthy
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_answers_then_shuts_down_cleanly(settings: Settings) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GATEWAY_PORT": str(port), "GATEWAY_MONGO_DATABASE": settings.mongo_database}
     proc = subprocess.Popen([GATEWAY, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "gateway serve did not answer /health within 30s"
-            time.sleep(0.2)
+        wait_healthy(base, proc, within_s=30, interval_s=0.2)
         ready = httpx.get(f"{base}/ready", timeout=10)
         assert ready.status_code == 200, ready.text
         page = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=10)
@@ -73,7 +57,7 @@ def test_service_env_follows_gateway_variables() -> None:
 
 
 def test_ping_fails_with_a_message_when_nothing_listens() -> None:
-    env = {**os.environ, "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0"}
+    env = {**os.environ, "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
     done = subprocess.run([GATEWAY, "ping", "redis"], capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 1
     assert "redis is unavailable" in done.stderr

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import state_dir
+from tests.serving import free_port
+
 SERVICES = str(Path(__file__).resolve().parents[1] / "scripts" / "services")
 
 
@@ -18,18 +21,12 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _pids(state: Path) -> dict[str, str]:
     return {p.stem: p.read_text().strip() for p in (state / "run").glob("*.pid") if not p.stem.endswith(".server")}
 
 
 def test_up_again_reuses_the_running_servers() -> None:
-    state = Path(os.environ.get("GATEWAY_SERVICES_DIR", Path(SERVICES).parents[1] / ".services"))
+    state = state_dir(Path(SERVICES))
     before = _pids(state)
     done = run("up")
     assert done.returncode == 0, done.stderr
@@ -49,7 +46,7 @@ def test_status_shows_every_server_answering() -> None:
 
 @pytest.mark.services
 def test_down_stops_only_what_this_checkout_started(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GATEWAY_SERVICES_DIR": str(tmp_path), "GATEWAY_REDIS_URL": f"redis://127.0.0.1:{port}/0"}
     started = run("start", "redis", env=env)
     assert started.returncode == 0, started.stderr
@@ -82,7 +79,7 @@ def test_a_server_that_cannot_start_fails_with_the_tail_of_its_log(tmp_path: Pat
     env = {
         **os.environ,
         "GATEWAY_SERVICES_DIR": str(tmp_path),
-        "GATEWAY_NEO4J_URL": f"bolt://127.0.0.1:{_free_port()}",
+        "GATEWAY_NEO4J_URL": f"bolt://127.0.0.1:{free_port()}",
         "GATEWAY_NEO4J_HEAP": "1k",  # the JVM refuses to start with this heap
     }
     done = run("start", "neo4j", env=env, timeout=120)

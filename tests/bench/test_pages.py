@@ -11,9 +11,9 @@ import load
 import pages
 import pytest
 
+from gateway.config import Settings
 from gateway.seeding import SeedReport
 from gateway.sources import Sources
-from tests.conftest import make_test_settings
 from tests.serving import Served
 
 
@@ -30,14 +30,18 @@ async def first_order(sources: Sources) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-async def test_each_page_answers_in_full_over_http(served: Served, sources: Sources) -> None:
-    settings = make_test_settings()
-    order_id, owner = await first_order(sources)
-    requests = [
-        pages.request("product", 50),
+def each_page(settings: Settings, product: int, order_id: int, owner: int) -> list[pages.Request]:
+    """Product ``product``'s page, then ``owner``'s page and their order ``order_id``'s, both sent as ``owner``."""
+    return [
+        pages.request("product", product),
         pages.request("user", owner, settings=settings),
         pages.request("order", order_id, owner=owner, settings=settings),
     ]
+
+
+async def test_each_page_answers_in_full_over_http(served: Served, sources: Sources, settings: Settings) -> None:
+    order_id, owner = await first_order(sources)
+    requests = each_page(settings, 50, order_id, owner)
     async with httpx.AsyncClient(base_url=served.base, timeout=30) as http:
         outcomes = {req.kind: await pages.send(http, req, explain=True) for req in requests}
 
@@ -52,14 +56,11 @@ async def test_each_page_answers_in_full_over_http(served: Served, sources: Sour
     assert "neo4j" in outcomes["user"].explain["sources"]  # recommendations
 
 
-async def test_the_load_loop_counts_successes_errors_and_memory(served: Served, sources: Sources) -> None:
-    settings = make_test_settings()
+async def test_the_load_loop_counts_successes_errors_and_memory(
+    served: Served, sources: Sources, settings: Settings
+) -> None:
     order_id, owner = await first_order(sources)
-    good = [
-        pages.request("product", 1),
-        pages.request("user", owner, settings=settings),
-        pages.request("order", order_id, owner=owner, settings=settings),
-    ]
+    good = each_page(settings, 1, order_id, owner)
     bad = [
         pages.request("product", 99_999_999),  # no such product: null with NOT_FOUND
         pages.request("order", order_id, owner=owner + 1, settings=settings),  # someone else's order

@@ -1,4 +1,4 @@
-"""DataLoaders, built fresh for every request: one per (source, key), each batch one request per store."""
+"""Loaders, built fresh for every request: one per (source, key), each batch one request per store."""
 
 from __future__ import annotations
 

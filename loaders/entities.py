@@ -23,7 +23,7 @@ from loaders.keys import OrderPageKey
 
 
 class EntityBatches:
-    """The batch functions, bound to the request's sources (the loaders registry wraps each in a DataLoader)."""
+    """The batch functions, bound to the request's sources (the loaders registry wraps each in a Batcher)."""
 
     def __init__(self, sources: Sources) -> None:
         self.sources = sources

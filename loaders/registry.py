@@ -1,16 +1,17 @@
-"""The per-request set of DataLoaders (``info.context.loaders``): one per (source, key), built fresh per request.
+"""The per-request set of loaders (``context.loaders``): one per (source, key), each built on first use.
 
 With the entity cache on, products, users and recommendation lists are read through it (loaders/cached.py): the
 loaders of a product's row, document and metrics (a user's row and profile) each fetch the whole entity, and
 prime the others with their parts, so a product page costs one cache lookup and, on a miss, one fetch per store.
+Every key a loader sends to a store is noted in ``touched`` under the entity it names: the tags of a cached
+response (gateway/http/response_cache.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import Any
-
-from strawberry.dataloader import DataLoader
 
 from gateway.config import Settings, SourceName
 from gateway.records import (
@@ -27,72 +28,188 @@ from gateway.records import (
 from gateway.sources import Sources, mongo_reads
 from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY
 from loaders.backends import BackendStatus, load_backend_status
-from loaders.batching import build
-from loaders.cached import CacheThrough, Fetch
+from loaders.batcher import Batcher, Fetch
+from loaders.cached import CacheThrough, Parts
 from loaders.entities import EntityBatches
 from loaders.graph import GraphBatches
 from loaders.keys import OrderPageKey, RecommendationKey, TopKey
 from loaders.search import ProductSearch
 
 
+def _same(key: Any) -> int:
+    return int(key)
+
+
+def _first(key: Any) -> int:
+    return int(key[0])
+
+
+# Which entity each loader's keys name (a TopKey or OrderPageKey names it first): the response cache's tags.
+_TAGGED: dict[str, tuple[str, Callable[[Any], int]]] = {
+    "products": ("product", _same),
+    "graph_products": ("product", _same),
+    "product_documents": ("product", _same),
+    "metrics": ("product", _same),
+    "inventory": ("product", _same),
+    "categories_by_product": ("product", _same),
+    "bought_together": ("product", _first),
+    "users": ("user", _same),
+    "graph_users": ("user", _same),
+    "profiles": ("user", _same),
+    "order_counts": ("user", _same),
+    "order_pages": ("orders_of", _first),
+    "orders": ("order", _same),
+    "order_items": ("order", _same),
+    "recommendations": ("recommendations", _first),
+    "similar_users": ("recommendations", _first),
+}
+
+# With the entity cache: the loader answering each part of a cached entity, by entity kind.
+_PARTS = {"product": {"document": "product_documents", "metrics": "metrics"}, "user": {"profile": "profiles"}}
+
+
 class Loaders:
+    """Built fresh for every request (nothing is shared across requests); a loader exists once it is used."""
+
     def __init__(self, *, sources: Sources, settings: Settings) -> None:
-        e = EntityBatches(sources)
-        g = GraphBatches(sources)
-        # MySQL
-        self.users: DataLoader[int, UserRecord | None] = build(e.users, settings)
-        self.products: DataLoader[int, ProductRecord | None] = build(e.products, settings)
-        self.inventory: DataLoader[int, int | None] = build(e.inventory, settings)
-        self.categories: DataLoader[int, CategoryRecord | None] = build(e.categories, settings)
-        self.categories_by_product: DataLoader[int, list[CategoryRecord]] = build(e.categories_by_product, settings)
-        self.orders: DataLoader[int, OrderRecord | None] = build(e.orders, settings)
-        self.order_items: DataLoader[int, list[OrderItemRecord]] = build(e.order_items, settings)
-        self.order_pages: DataLoader[OrderPageKey, list[OrderRecord]] = build(e.order_pages, settings)
-        self.order_counts: DataLoader[int, int] = build(e.order_counts, settings)
-        # MongoDB
-        self.profiles: DataLoader[int, ProfileRecord | None] = build(e.profiles, settings)
-        self.product_documents: DataLoader[int, ProductDocumentRecord | None] = build(e.product_documents, settings)
-        self.metrics: DataLoader[int, MetricsRecord | None] = build(e.metrics, settings)
-        self.attribute_registry: DataLoader[str, dict[int, dict[str, str]]] = DataLoader(
-            load_fn=lambda keys: _registry(sources, keys)
-        )
-        # Neo4j
-        self.recommendations: DataLoader[RecommendationKey, list[Scored] | None] = build(g.recommendations, settings)
-        self.similar_users: DataLoader[TopKey, list[Scored] | None] = build(g.similar_users, settings)
-        self.bought_together: DataLoader[TopKey, list[Scored] | None] = build(g.bought_together, settings)
-        self.popular: DataLoader[int, list[Scored]] = build(g.popular, settings)
-        # Products and users reached through the graph batch apart from those reached through MySQL relations:
-        # graph answers arrive at a time of their own, and sharing one loader would make the number of
-        # batches depend on which store answers first. Apart, a request's round trips are the same every time.
-        self.graph_products: DataLoader[int, ProductRecord | None] = build(e.products, settings, name="graph_products")
-        self.graph_users: DataLoader[int, UserRecord | None] = build(e.users, settings, name="graph_users")
-        # Not keyed by a shared key: searches and server status.
-        if settings.entity_cache:
-            self._through_cache(CacheThrough(sources, settings), e, g, settings)
+        self.sources = sources
+        self.settings = settings
         self.touched: set[tuple[str, int]] = set()  # entities this request read: the tags of a cached response
-        for kind, names in _TAGGED.items():
-            for name, key_of in names:
-                _record(getattr(self, name), kind, key_of, self.touched)
-        self.product_search = ProductSearch(sources, self.products)
-        self.backend_status: DataLoader[SourceName, BackendStatus] = DataLoader(
-            load_fn=lambda names: load_backend_status(sources, names)
+        self._entities = EntityBatches(sources)
+        self._graph = GraphBatches(sources)
+        self._cache = CacheThrough(sources, settings) if settings.entity_cache else None
+
+    def _batcher(self, name: str, fetch: Fetch[Any, Any], *, always_batch: bool = False) -> Batcher[Any, Any]:
+        on_keys = None
+        if (tag := _TAGGED.get(name)) is not None:
+            kind, key_of = tag
+            touched = self.touched
+
+            def on_keys(keys: list[Any]) -> None:
+                touched.update((kind, key_of(key)) for key in keys)
+
+        return Batcher(
+            fetch,
+            name=name,
+            max_batch_size=self.settings.loader_max_batch_size,
+            batching=always_batch or self.settings.loader_batching,
+            on_keys=on_keys,
         )
 
-    def _through_cache(self, cache: CacheThrough, e: EntityBatches, g: GraphBatches, settings: Settings) -> None:
-        product = ("product", e.product_parts, {"document": "product_documents", "metrics": "metrics"})
-        user = ("user", e.user_parts, {"profile": "profiles"})
-        # Named after the loader they replace (the batch functions are all called "load").
-        self.products = build(self._parts(cache, *product, part="row"), settings, name="products")
-        self.graph_products = build(self._parts(cache, *product, part="row"), settings, name="graph_products")
-        self.product_documents = build(
-            self._parts(cache, *product, part="document"), settings, name="product_documents"
-        )
-        self.metrics = build(self._parts(cache, *product, part="metrics"), settings, name="metrics")
-        self.users = build(self._parts(cache, *user, part="row"), settings, name="users")
-        self.graph_users = build(self._parts(cache, *user, part="row"), settings, name="graph_users")
-        self.profiles = build(self._parts(cache, *user, part="profile"), settings, name="profiles")
+    def _part(self, kind: str, fetch: Callable[[list[int]], Awaitable[list[Parts]]], part: str) -> Fetch[int, Any]:
+        """A batch function answering ``part`` of each entity through the cache, priming its sibling parts'
+        loaders (a product's row loader primes its document and metrics loaders)."""
+        cache = self._cache
+        assert cache is not None
+        siblings = {name: loader for name, loader in _PARTS[kind].items() if name != part}
 
-        async def recommendations(keys: list[RecommendationKey]) -> list[list[Scored] | BaseException | None]:
+        async def load(ids: list[int]) -> list[Any]:
+            got = await cache.load(kind, ids, fetch)
+            for name, loader in siblings.items():
+                batcher: Batcher[int, Any] = getattr(self, loader)
+                batcher.prime_many({k: p[name] for k, p in zip(ids, got, strict=True) if _usable(p[name])})
+            return [parts[part] for parts in got]
+
+        return load
+
+    # ---------------------------------------------------------------- MySQL
+
+    @cached_property
+    def users(self) -> Batcher[int, UserRecord | None]:
+        return self._user_rows("users")
+
+    @cached_property
+    def graph_users(self) -> Batcher[int, UserRecord | None]:
+        """Users reached through the graph batch apart from those reached through MySQL relations: graph answers
+        arrive at a time of their own, and sharing one loader would make the number of batches depend on which
+        store answers first. Apart, a request's round trips are the same every time."""
+        return self._user_rows("graph_users")
+
+    def _user_rows(self, name: str) -> Batcher[int, UserRecord | None]:
+        fetch = self._entities.users if self._cache is None else self._part("user", self._entities.user_parts, "row")
+        return self._batcher(name, fetch)
+
+    @cached_property
+    def products(self) -> Batcher[int, ProductRecord | None]:
+        return self._product_rows("products")
+
+    @cached_property
+    def graph_products(self) -> Batcher[int, ProductRecord | None]:
+        """Products reached through the graph (recommendations, bought together): see ``graph_users``."""
+        return self._product_rows("graph_products")
+
+    def _product_rows(self, name: str) -> Batcher[int, ProductRecord | None]:
+        e = self._entities
+        fetch = e.products if self._cache is None else self._part("product", e.product_parts, "row")
+        return self._batcher(name, fetch)
+
+    @cached_property
+    def inventory(self) -> Batcher[int, int | None]:
+        return self._batcher("inventory", self._entities.inventory)
+
+    @cached_property
+    def categories(self) -> Batcher[int, CategoryRecord | None]:
+        return self._batcher("categories", self._entities.categories)
+
+    @cached_property
+    def categories_by_product(self) -> Batcher[int, list[CategoryRecord]]:
+        return self._batcher("categories_by_product", self._entities.categories_by_product)
+
+    @cached_property
+    def orders(self) -> Batcher[int, OrderRecord | None]:
+        return self._batcher("orders", self._entities.orders)
+
+    @cached_property
+    def order_items(self) -> Batcher[int, list[OrderItemRecord]]:
+        return self._batcher("order_items", self._entities.order_items)
+
+    @cached_property
+    def order_pages(self) -> Batcher[OrderPageKey, list[OrderRecord]]:
+        return self._batcher("order_pages", self._entities.order_pages)
+
+    @cached_property
+    def order_counts(self) -> Batcher[int, int]:
+        return self._batcher("order_counts", self._entities.order_counts)
+
+    # ---------------------------------------------------------------- MongoDB
+
+    @cached_property
+    def profiles(self) -> Batcher[int, ProfileRecord | None]:
+        e = self._entities
+        fetch = e.profiles if self._cache is None else self._part("user", e.user_parts, "profile")
+        return self._batcher("profiles", fetch)
+
+    @cached_property
+    def product_documents(self) -> Batcher[int, ProductDocumentRecord | None]:
+        e = self._entities
+        fetch = e.product_documents if self._cache is None else self._part("product", e.product_parts, "document")
+        return self._batcher("product_documents", fetch)
+
+    @cached_property
+    def metrics(self) -> Batcher[int, MetricsRecord | None]:
+        e = self._entities
+        fetch = e.metrics if self._cache is None else self._part("product", e.product_parts, "metrics")
+        return self._batcher("metrics", fetch)
+
+    @cached_property
+    def attribute_registry(self) -> Batcher[str, dict[int, dict[str, str]]]:
+        sources = self.sources
+
+        async def registry(keys: list[str]) -> list[dict[int, dict[str, str]]]:
+            found = await mongo_reads.attribute_registry(sources.mongodb)
+            return [found for _ in keys]
+
+        return self._batcher("attribute_registry", registry, always_batch=True)
+
+    # ---------------------------------------------------------------- Neo4j
+
+    @cached_property
+    def recommendations(self) -> Batcher[RecommendationKey, list[Scored] | None]:
+        g, cache = self._graph, self._cache
+        if cache is None:
+            return self._batcher("recommendations", g.recommendations)
+
+        async def through_cache(keys: list[RecommendationKey]) -> list[list[Scored] | BaseException | None]:
             """The default strategy's lists through the cache; the other strategies straight from the graph (not
             cached: they are asked for rarely, and the cached list must mean one thing)."""
             cached = [key for key in keys if key.strategy == DEFAULT_STRATEGY]
@@ -106,67 +223,42 @@ class Loaders:
                 for key in keys
             ]
 
-        self.recommendations = build(recommendations, settings)
+        return self._batcher("recommendations", through_cache)
 
-        async def popular(limits: list[int]) -> list[list[Scored]]:
+    @cached_property
+    def similar_users(self) -> Batcher[TopKey, list[Scored] | None]:
+        return self._batcher("similar_users", self._graph.similar_users)
+
+    @cached_property
+    def bought_together(self) -> Batcher[TopKey, list[Scored] | None]:
+        return self._batcher("bought_together", self._graph.bought_together)
+
+    @cached_property
+    def popular(self) -> Batcher[int, list[Scored]]:
+        g, cache = self._graph, self._cache
+        if cache is None:
+            return self._batcher("popular", g.popular)
+
+        async def through_cache(limits: list[int]) -> list[list[Scored]]:
             (parts,) = await cache.load("popular", [0], g.popular_parts)
             return [list(parts["items"] or ())[:limit] for limit in limits]
 
-        self.popular = build(popular, settings)
+        return self._batcher("popular", through_cache)
 
-    def _parts(
-        self, cache: CacheThrough, kind: str, fetch: Fetch, siblings: dict[str, str], *, part: str
-    ) -> Callable[[list[int]], Awaitable[list[Any]]]:
-        """A batch function answering ``part`` of each entity, priming the loaders of its other parts."""
+    # ---------------------------------------------------------------- not keyed by a shared key
 
-        async def load(ids: list[int]) -> list[Any]:
-            got = await cache.load(kind, ids, fetch)
-            for name, attribute in siblings.items():
-                if name == part:
-                    continue
-                loader: DataLoader[int, Any] = getattr(self, attribute)
-                loader.prime_many({k: p[name] for k, p in zip(ids, got, strict=True) if _usable(p[name])})
-            return [parts[part] for parts in got]
+    @cached_property
+    def product_search(self) -> ProductSearch:
+        return ProductSearch(self.sources, self.products)
 
-        return load
+    @cached_property
+    def backend_status(self) -> Batcher[SourceName, BackendStatus]:
+        sources = self.sources
 
+        async def status(names: list[SourceName]) -> Sequence[BackendStatus | BaseException]:
+            return await load_backend_status(sources, names)
 
-def _same(key: Any) -> int:
-    return int(key)
-
-
-def _first(key: Any) -> int:
-    return int(key[0])
-
-
-# Which entity each loader's keys name (a TopKey or OrderPageKey names it first).
-_TAGGED: dict[str, tuple[tuple[str, Callable[[Any], int]], ...]] = {
-    "product": (
-        ("products", _same),
-        ("graph_products", _same),
-        ("product_documents", _same),
-        ("metrics", _same),
-        ("inventory", _same),
-        ("categories_by_product", _same),
-        ("bought_together", _first),
-    ),
-    "user": (("users", _same), ("graph_users", _same), ("profiles", _same), ("order_counts", _same)),
-    "orders_of": (("order_pages", _first),),
-    "order": (("orders", _same), ("order_items", _same)),
-    "recommendations": (("recommendations", _first), ("similar_users", _first)),
-}
-
-
-def _record(
-    loader: DataLoader[Any, Any], kind: str, key_of: Callable[[Any], int], touched: set[tuple[str, int]]
-) -> None:
-    load = loader.load_fn
-
-    async def recorded(keys: list[Any]) -> Any:
-        touched.update((kind, key_of(key)) for key in keys)
-        return await load(keys)
-
-    loader.load_fn = recorded
+        return self._batcher("backend_status", status, always_batch=True)
 
 
 def _usable(part: Any) -> bool:
@@ -177,8 +269,3 @@ def _top(items: tuple[Scored, ...] | BaseException | None, limit: int) -> list[S
     if items is None or isinstance(items, BaseException):
         return items
     return list(items[:limit])
-
-
-async def _registry(sources: Sources, keys: Sequence[str]) -> list[dict[int, dict[str, str]]]:
-    registry = await mongo_reads.attribute_registry(sources.mongodb)
-    return [registry for _ in keys]

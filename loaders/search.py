@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
-from strawberry.dataloader import DataLoader
-
 from gateway.records import ProductRecord
 from gateway.sources import Sources, mongo_reads, mysql_reads
 from gateway.sources.product_query import AttributeCondition, ProductSelection
+from loaders.batcher import Batcher
 
 METRIC_SORTS = {"rating": "rating_avg", "popularity": "popularity"}
 
@@ -28,7 +27,7 @@ class ProductPage:
 
 
 class ProductSearch:
-    def __init__(self, sources: Sources, products: DataLoader[int, ProductRecord | None]) -> None:
+    def __init__(self, sources: Sources, products: Batcher[int, ProductRecord | None]) -> None:
         self.sources = sources
         self.products = products
 

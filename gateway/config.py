@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     loader_max_batch_size: int = Field(default=1000, ge=1)
     loader_batching: bool = True
 
+    # Execution (engine/): queries run as compiled plans ("plan"), or on strawberry's resolvers for every operation
+    # ("resolvers", the reference the plan executor is tested against). Mutations, subscriptions and introspection
+    # always run on the resolvers. Prepared documents (parsed, validated, with their plans) are kept per process,
+    # at most plan_cache_size of them.
+    executor: Literal["plan", "resolvers"] = "plan"
+    plan_cache_size: int = Field(default=1000, ge=1)
+
     # GraphQL over HTTP: the largest request body accepted (bytes), and the largest page a connection serves.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_page_size: int = Field(default=1000, ge=1)

@@ -32,6 +32,8 @@ class Trace:
     cache: dict[str, dict[str, int]] = field(default_factory=dict)  # entity kind → hits, misses, bypassed
     response_cache: str | None = None  # hit, miss, stored, bypassed…; None when the response cache was not asked
     refused: dict[str, int] = field(default_factory=dict)  # source → calls its open breaker refused (no round trip)
+    executor: str | None = None  # "plan" or "resolvers": who ran the operation (engine/)
+    unplanned: str | None = None  # why it ran on the resolvers, when it did
 
     def count_cache(self, kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> None:
         counts = self.cache.setdefault(kind, {"hits": 0, "misses": 0, "bypassed": 0})
@@ -72,6 +74,10 @@ class Trace:
         for entry in sources.values():
             entry["timeMs"] = round(entry["timeMs"], 3)
         explained: dict[str, Any] = {"sources": sources, "cache": {k: dict(v) for k, v in self.cache.items()}}
+        if self.executor is not None:
+            explained["executor"] = self.executor
+        if self.unplanned is not None:
+            explained["unplanned"] = self.unplanned
         if self.response_cache is not None:
             explained["responseCache"] = self.response_cache
         if self.refused:

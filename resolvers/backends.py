@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gateway.config import SourceName
 from loaders.backends import BackendStatus
-from resolvers.info import Info
+from resolvers.info import Resolving
 
 
-async def status(info: Info, source: SourceName) -> BackendStatus:
+async def status(info: Resolving, source: SourceName) -> BackendStatus:
     return await info.context.loaders.backend_status.load(source)

@@ -26,7 +26,7 @@ from gateway.sources.mysql_carts import Snapshot
 from gateway.sources.redis_carts import CartState, Items, Seed
 from resolvers import writes
 from resolvers.arguments import parse_id
-from resolvers.info import Info
+from resolvers.info import Resolving
 from resolvers.permissions import signed_in
 from resolvers.writes import IDEMPOTENCY_KEY, MAX_QUANTITY
 
@@ -42,18 +42,18 @@ class Owner:
     ttl_s: int
 
 
-def _user(info: Info, user_id: int) -> Owner:
+def _user(info: Resolving, user_id: int) -> Owner:
     return Owner(redis_carts.user_key(user_id), user_id, info.context.settings.cart_ttl_s)
 
 
-def _guest(info: Info) -> Owner:
+def _guest(info: Resolving) -> Owner:
     session_id = info.context.session_id
     if session_id is None:
         raise BadUserInput("a guest's cart needs a session: send X-Session-Id (8 to 128 letters, digits, _ or -)")
     return Owner(redis_carts.guest_key(session_id), None, info.context.settings.guest_cart_ttl_s)
 
 
-def _owner(info: Info) -> Owner:
+def _owner(info: Resolving) -> Owner:
     viewer = info.context.viewer
     return _guest(info) if viewer is None else _user(info, viewer.user_id)
 
@@ -64,7 +64,7 @@ def _quantity(quantity: int) -> int:
     return quantity
 
 
-def _accepted(info: Info, state: CartState) -> CartState:
+def _accepted(info: Resolving, state: CartState) -> CartState:
     if state.status == "too_many_units":
         raise BadUserInput(f"a cart holds at most {MAX_QUANTITY} units of one product")
     if state.status == "too_many_lines":
@@ -75,7 +75,7 @@ def _accepted(info: Info, state: CartState) -> CartState:
 # Reads
 
 
-async def viewer_cart(info: Info) -> Items:
+async def viewer_cart(info: Resolving) -> Items:
     """The viewer's cart, or the guest session's."""
     owner = _owner(info)
     if owner.user_id is None:
@@ -83,7 +83,7 @@ async def viewer_cart(info: Info) -> Items:
     return await user_cart(info, owner.user_id)
 
 
-async def user_cart(info: Info, user_id: int, *, strict: bool = False) -> Items:
+async def user_cart(info: Resolving, user_id: int, *, strict: bool = False) -> Items:
     """A user's cart (the caller checks who may read it). Missing in Redis: restored from the snapshot. Redis
     down: the snapshot, unless ``strict`` (checkout must see what it will clear)."""
     sources, settings = info.context.sources, info.context.settings
@@ -119,7 +119,7 @@ async def user_cart(info: Info, user_id: int, *, strict: bool = False) -> Items:
 # Changes
 
 
-async def _change(info: Info, owner: Owner, run: Callable[[Seed | None], Awaitable[CartState]]) -> Items:
+async def _change(info: Resolving, owner: Owner, run: Callable[[Seed | None], Awaitable[CartState]]) -> Items:
     """Run one cart script; for a user's cart under the user's lock, seeded from and written to the snapshot."""
     if owner.user_id is None:
         return _accepted(info, await run(None)).items
@@ -135,7 +135,7 @@ async def _change(info: Info, owner: Owner, run: Callable[[Seed | None], Awaitab
     return state.items
 
 
-async def add(info: Info, product_id: str, quantity: int) -> Items:
+async def add(info: Resolving, product_id: str, quantity: int) -> Items:
     key = parse_id(product_id, "productId")
     _quantity(quantity)
     owner = _owner(info)
@@ -158,7 +158,7 @@ async def add(info: Info, product_id: str, quantity: int) -> Items:
     return await _change(info, owner, run)
 
 
-async def remove(info: Info, product_id: str, quantity: int | None) -> Items:
+async def remove(info: Resolving, product_id: str, quantity: int | None) -> Items:
     """Take ``quantity`` units of the product off the cart (None, or as many as there are: the whole line). A
     product that is not in the cart is no error; nor is one gone from the catalogue (it can still be removed)."""
     key = parse_id(product_id, "productId")
@@ -175,7 +175,7 @@ async def remove(info: Info, product_id: str, quantity: int | None) -> Items:
     return await _change(info, owner, run)
 
 
-async def merge_guest(info: Info) -> Items:
+async def merge_guest(info: Resolving) -> Items:
     """Add the guest session's cart into the viewer's (each product capped at MAX_QUANTITY) and delete it, in one
     atomic Redis script: a second merge, even a concurrent one, finds no guest cart and adds nothing. Refused
     (nothing changes) when the merged cart would hold more than max_order_lines products."""
@@ -198,7 +198,7 @@ async def merge_guest(info: Info) -> Items:
     return await _change(info, owner, run)
 
 
-async def checkout(info: Info, idempotency_key: str) -> OrderRecord:
+async def checkout(info: Resolving, idempotency_key: str) -> OrderRecord:
     viewer = signed_in(info)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
         raise BadUserInput("idempotencyKey must be 8 to 128 letters, digits, or . _ : -")
@@ -231,7 +231,7 @@ async def checkout(info: Info, idempotency_key: str) -> OrderRecord:
             await redis_carts.unlock(sources.redis, key=lock, token=token)
 
 
-async def _order(info: Info, order_id: int) -> OrderRecord:
+async def _order(info: Resolving, order_id: int) -> OrderRecord:
     record = await info.context.loaders.orders.load(order_id)
     if record is None:
         raise NotFound(f"order {order_id} not found")

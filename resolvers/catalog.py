@@ -15,7 +15,7 @@ from gateway.errors import BadUserInput, Forbidden, NotFound
 from gateway.sources import mongo_reads, mongo_writes, mysql_catalog
 from resolvers.arguments import parse_id
 from resolvers.freshness import forget
-from resolvers.info import Info
+from resolvers.info import Resolving
 from resolvers.permissions import signed_in
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
@@ -30,7 +30,7 @@ def _text(value: str | None, what: str, limit: int) -> str | None:
     return value
 
 
-async def register_user(info: Info, fields: Mapping[str, Any], genres: list[str]) -> int:
+async def register_user(info: Resolving, fields: Mapping[str, Any], genres: list[str]) -> int:
     email = str(fields["email"]).strip().lower()
     if not EMAIL.match(email):
         raise BadUserInput("email is not an email address")
@@ -54,12 +54,14 @@ async def register_user(info: Info, fields: Mapping[str, Any], genres: list[str]
     return user_id
 
 
-def _admin(info: Info) -> None:
+def _admin(info: Resolving) -> None:
     if not signed_in(info).is_admin:
         raise Forbidden("only an admin changes the catalogue")
 
 
-async def update_product(info: Info, product_id: str, values: Mapping[str, Any], category_ids: list[str] | None) -> int:
+async def update_product(
+    info: Resolving, product_id: str, values: Mapping[str, Any], category_ids: list[str] | None
+) -> int:
     _admin(info)
     key = parse_id(product_id, "id")
     row: dict[str, Any] = {}
@@ -89,7 +91,7 @@ async def update_product(info: Info, product_id: str, values: Mapping[str, Any],
     return key
 
 
-async def delete_product(info: Info, product_id: str) -> int:
+async def delete_product(info: Resolving, product_id: str) -> int:
     _admin(info)
     key = parse_id(product_id, "id")
     await mysql_catalog.delete_product(
@@ -99,7 +101,7 @@ async def delete_product(info: Info, product_id: str) -> int:
     return key
 
 
-async def update_attributes(info: Info, product_id: str, changes: Any, description: str | None) -> int:
+async def update_attributes(info: Resolving, product_id: str, changes: Any, description: str | None) -> int:
     """Set (or, with null, remove) attributes; each checked against the registry of the product's categories."""
     _admin(info)
     key = parse_id(product_id, "id")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 
 from loaders.cached import invalidate
-from resolvers.info import Info
+from resolvers.info import Resolving
 
 _LOADERS = {
     "product": ("products", "graph_products", "product_documents", "metrics"),
@@ -19,7 +19,7 @@ _LOADERS = {
 
 
 async def forget(
-    info: Info, *, products: Iterable[int] = (), users: Iterable[int] = (), orders: Iterable[int] = ()
+    info: Resolving, *, products: Iterable[int] = (), users: Iterable[int] = (), orders: Iterable[int] = ()
 ) -> None:
     """Drop these products; these users with their recommendation lists (a new user's may be cached empty) and
     the cached responses listing their orders; and the cached responses holding these orders."""

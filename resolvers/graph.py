@@ -4,40 +4,119 @@ Neo4j answers with ids; the products and users themselves come through their loa
 other lookup of the request. A user the graph does not know yet (a new customer, or one the relay has not
 reached) gets the popular products, with that reason; one a strategy finds nothing new for gets the popular
 products they do not have.
+
+Each answer is computed for many keys at once (``*_many``: one value per key, or the exception that kept it):
+the plan executor asks for every parent of a plan node together; the strawberry resolvers ask for one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
 from gateway.errors import NotFound
-from gateway.records import Scored, UserRecord
+from gateway.records import ProductRecord, Scored, UserRecord
 from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY, Strategy
+from loaders.batcher import Batcher
 from loaders.keys import RecommendationKey, TopKey
 from resolvers.arguments import top_limit
-from resolvers.info import Info
+from resolvers.info import Resolving
+from resolvers.lookup import user as user_by_id
+from resolvers.permissions import owner_or_admin, signed_in
+from resolvers.results import one
+
+T = TypeVar("T")
 
 
-async def popular(info: Info, limit: int) -> list[Scored]:
+async def popular(info: Resolving, limit: int) -> list[Scored]:
     return await info.context.loaders.popular.load(top_limit(limit))
 
 
-async def recommendations(info: Info, user_id: int, limit: int, strategy: Strategy = DEFAULT_STRATEGY) -> list[Scored]:
+async def popular_products(info: Resolving, limit: int) -> list[ProductRecord]:
+    scored = await popular(info, limit)
+    records = await info.context.loaders.graph_products.load_many([s.id for s in scored])
+    return [record for record in records if record is not None]
+
+
+async def recommendations_many(
+    info: Resolving, user_ids: Sequence[int], limit: int, strategy: Strategy = DEFAULT_STRATEGY
+) -> list[list[Scored] | BaseException]:
     limit = top_limit(limit)
-    loader = info.context.loaders.recommendations
-    answer = await loader.load(RecommendationKey(user_id, limit, strategy))
-    if answer == [] and strategy != "popular":  # the graph knows the user, this strategy found nothing new
-        answer = await loader.load(RecommendationKey(user_id, limit, "popular"))
-    if not answer:
-        if await info.context.loaders.users.load(user_id) is None:
-            raise NotFound(f"user {user_id} not found")
-        return await popular(info, limit)
-    return answer
+    loaders = info.context.loaders
+    answers: list[Any] = await loaders.recommendations.get_many(
+        [RecommendationKey(u, limit, strategy) for u in user_ids]
+    )
+    if strategy != "popular":  # the graph knows the user, this strategy found nothing new: the popular strategy's
+        again = [i for i, answer in enumerate(answers) if answer == []]
+        if again:
+            keys = [RecommendationKey(user_ids[i], limit, "popular") for i in again]
+            for i, answer in zip(again, await loaders.recommendations.get_many(keys), strict=True):
+                answers[i] = answer
+    empty = [i for i, answer in enumerate(answers) if not isinstance(answer, BaseException) and not answer]
+    if empty:  # unknown to the graph: a user MySQL does not know either is NOT_FOUND, the others get the popular
+        users = await loaders.users.get_many([user_ids[i] for i in empty])
+        top: list[Scored] | BaseException | None = None
+        for i, user in zip(empty, users, strict=True):
+            if isinstance(user, BaseException):
+                answers[i] = user
+            elif user is None:
+                answers[i] = NotFound(f"user {user_ids[i]} not found")
+            else:
+                if top is None:
+                    (top,) = await loaders.popular.get_many([limit])
+                answers[i] = top
+    return answers
 
 
-async def similar_users(info: Info, user_id: int, limit: int) -> list[UserRecord]:
-    answer = await info.context.loaders.similar_users.load(TopKey(user_id, top_limit(limit))) or []
-    users = await info.context.loaders.graph_users.load_many([scored.id for scored in answer])
-    return [user for user in users if user is not None]
+async def recommendations(
+    info: Resolving, user_id: int, limit: int, strategy: Strategy = DEFAULT_STRATEGY
+) -> list[Scored]:
+    return one(await recommendations_many(info, [user_id], limit, strategy))
 
 
-async def bought_together(info: Info, product_id: int, limit: int) -> list[Scored]:
-    return await info.context.loaders.bought_together.load(TopKey(product_id, top_limit(limit))) or []
+async def recommendations_for(info: Resolving, user_id: str, limit: int, strategy: Strategy) -> list[Scored]:
+    """``Query.recommendations``: for a signed-in user, their own or (an admin) anyone's."""
+    signed_in(info)
+    user = await user_by_id(info, user_id)
+    owner_or_admin(info, user.id, "the recommendations")
+    return await recommendations(info, user.id, limit, strategy)
+
+
+async def _records(loader: Batcher[int, T | None], lists: Sequence[Any]) -> list[list[T] | BaseException]:
+    """Each list of scored ids as the records of the ids that exist (one batch for all), or an exception: the
+    list's own, or the first of its records' (a record that failed fails its whole list, as ``load_many``)."""
+    ids = list(dict.fromkeys(s.id for answer in lists if isinstance(answer, list) for s in answer))
+    found = dict(zip(ids, await loader.get_many(ids), strict=True)) if ids else {}
+    out: list[list[T] | BaseException] = []
+    for answer in lists:
+        if isinstance(answer, BaseException):
+            out.append(answer)
+            continue
+        records = [found[s.id] for s in answer or ()]
+        failed = next((r for r in records if isinstance(r, BaseException)), None)
+        out.append(failed if failed is not None else [r for r in records if r is not None])
+    return out
+
+
+async def similar_users_many(
+    info: Resolving, user_ids: Sequence[int], limit: int
+) -> list[list[UserRecord] | BaseException]:
+    keys = [TopKey(user_id, top_limit(limit)) for user_id in user_ids]
+    answers = await info.context.loaders.similar_users.get_many(keys)
+    return await _records(info.context.loaders.graph_users, answers)
+
+
+async def similar_users(info: Resolving, user_id: int, limit: int) -> list[UserRecord]:
+    return one(await similar_users_many(info, [user_id], limit))
+
+
+async def bought_together_many(
+    info: Resolving, product_ids: Sequence[int], limit: int
+) -> list[list[ProductRecord] | BaseException]:
+    keys = [TopKey(product_id, top_limit(limit)) for product_id in product_ids]
+    answers = await info.context.loaders.bought_together.get_many(keys)
+    return await _records(info.context.loaders.graph_products, answers)
+
+
+async def bought_together(info: Resolving, product_id: int, limit: int) -> list[ProductRecord]:
+    return one(await bought_together_many(info, [product_id], limit))

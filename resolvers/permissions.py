@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from gateway.auth import Viewer
 from gateway.errors import Forbidden, Unauthenticated
-from resolvers.info import Info
+from resolvers.info import Resolving
 
 
-def signed_in(info: Info) -> Viewer:
+def signed_in(info: Resolving) -> Viewer:
     viewer = info.context.viewer
     if viewer is None:
         raise Unauthenticated("sign in to read this field: send Authorization: Bearer <token>")
@@ -19,7 +19,7 @@ def signed_in(info: Info) -> Viewer:
     return viewer
 
 
-def owner_or_admin(info: Info, user_id: int, what: str) -> Viewer:
+def owner_or_admin(info: Resolving, user_id: int, what: str) -> Viewer:
     viewer = signed_in(info)
     if viewer.user_id != user_id and not viewer.is_admin:
         raise Forbidden(f"{what} of another user is private")

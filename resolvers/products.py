@@ -15,7 +15,7 @@ from gateway.sources.product_query import AttributeCondition, AttributeScalar, P
 from loaders.search import ProductPage
 from resolvers import cursors
 from resolvers.arguments import page_size, parse_id
-from resolvers.info import Info
+from resolvers.info import Resolving
 
 MAX_IN_VALUES = 100
 
@@ -78,7 +78,7 @@ def _range(low: int | None, high: int | None, what: str) -> None:
         raise BadUserInput(f"{what}: the minimum is above the maximum")
 
 
-async def search(info: Info, request: SearchRequest, first: int, after: str | None) -> SearchResult:
+async def search(info: Resolving, request: SearchRequest, first: int, after: str | None) -> SearchResult:
     limit = page_size(first, info.context.settings.max_page_size)
     query = cursors.fingerprint(request)
     offset = cursors.parse_offset_cursor(after, query) + 1 if after is not None else 0

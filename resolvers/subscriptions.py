@@ -15,18 +15,17 @@ from gateway.order_events import StatusChange
 from gateway.records import OrderRecord
 from loaders import Loaders
 from resolvers import lookup
-from resolvers.info import Info
-from resolvers.permissions import owner_or_admin, signed_in
+from resolvers.info import Resolving
 
 log = logging.getLogger(__name__)
 
 
-def fresh_loaders(info: Info) -> None:
+def fresh_loaders(info: Resolving) -> None:
     context = info.context
     context.loaders = Loaders(sources=context.sources, settings=context.settings)
 
 
-async def order_status_changes(info: Info, order_id: str) -> AsyncIterator[tuple[StatusChange, OrderRecord]]:
+async def order_status_changes(info: Resolving, order_id: str) -> AsyncIterator[tuple[StatusChange, OrderRecord]]:
     """Each status change of the order (once per outbox event), with the order as it is after it.
 
     Before the first: the viewer must be signed in (UNAUTHENTICATED, whether or not the order exists), the order
@@ -34,9 +33,7 @@ async def order_status_changes(info: Info, order_id: str) -> AsyncIterator[tuple
     Redis cannot be listened to or the process's pub/sub connection is lost.
     """
     fresh_loaders(info)
-    signed_in(info)
-    record = await lookup.order(info, order_id)
-    owner_or_admin(info, record.user_id, "an order")
+    record = await lookup.owned_order(info, order_id)
     context = info.context
     delivered: set[int] = set()  # outbox ids: a replayed event is published again (at least once)
     async with context.sources.redis.channels.listen(order_events.channel(context.settings, record.id)) as messages:

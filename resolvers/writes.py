@@ -18,14 +18,14 @@ from gateway.sources import mysql_orders
 from gateway.sources.mysql_orders import Line
 from resolvers.arguments import parse_id
 from resolvers.freshness import forget
-from resolvers.info import Info
+from resolvers.info import Resolving
 from resolvers.permissions import signed_in
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 MAX_QUANTITY = 1000
 
 
-def order_lines(info: Info, items: Sequence[tuple[str, int]]) -> list[Line]:
+def order_lines(info: Resolving, items: Sequence[tuple[str, int]]) -> list[Line]:
     limit = info.context.settings.max_order_lines
     if not 1 <= len(items) <= limit:
         raise BadUserInput(f"an order has 1 to {limit} lines, got {len(items)}")
@@ -39,7 +39,7 @@ def order_lines(info: Info, items: Sequence[tuple[str, int]]) -> list[Line]:
     return [Line(product_id, quantity) for product_id, quantity in sorted(quantities.items())]
 
 
-async def create_order(info: Info, items: Sequence[tuple[str, int]], idempotency_key: str) -> OrderRecord:
+async def create_order(info: Resolving, items: Sequence[tuple[str, int]], idempotency_key: str) -> OrderRecord:
     viewer = signed_in(info)
     if not IDEMPOTENCY_KEY.match(idempotency_key):
         raise BadUserInput("idempotencyKey must be 8 to 128 letters, digits, or . _ : -")
@@ -58,7 +58,7 @@ async def create_order(info: Info, items: Sequence[tuple[str, int]], idempotency
     return await _order(info, order_id)
 
 
-async def change_status(info: Info, order_id: str, status: str) -> OrderRecord:
+async def change_status(info: Resolving, order_id: str, status: str) -> OrderRecord:
     viewer = signed_in(info)
     key = parse_id(order_id, "orderId")
     if status == "cancelled":  # the owner (or an admin), while not shipped: a shipped order is a CONFLICT
@@ -78,7 +78,7 @@ async def change_status(info: Info, order_id: str, status: str) -> OrderRecord:
     return await _order(info, key)
 
 
-async def rate_product(info: Info, product_id: str, rating: int) -> int:
+async def rate_product(info: Resolving, product_id: str, rating: int) -> int:
     viewer = signed_in(info)
     if not 1 <= rating <= 5:
         raise BadUserInput(f"rating must be 1 to 5, got {rating}")
@@ -93,7 +93,7 @@ async def rate_product(info: Info, product_id: str, rating: int) -> int:
     return key
 
 
-async def _order(info: Info, order_id: int) -> OrderRecord:
+async def _order(info: Resolving, order_id: int) -> OrderRecord:
     record = await info.context.loaders.orders.load(order_id)
     if record is None:
         raise BadUserInput(f"order {order_id} vanished")

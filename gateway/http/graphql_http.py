@@ -15,8 +15,9 @@ Persisted queries (APQ hashes, Relay doc_ids, manifests, persisted-only mode) ad
 ``gateway.http.persisted``; the document is resolved once the context is built, inside the request's trace, so
 ``extensions.explain`` shows the Redis round trip of a hash lookup.
 
-Execution runs inside ``tracing(context.trace)``, so every store call of the request (DataLoader batches
-included) is recorded; ``extensions.explain`` reports them when the request's ``extensions`` say
+Queries run as compiled plans (engine/), anything else on strawberry's resolvers; both inside
+``tracing(context.trace)``, so every store call of the request (loader batches included) is recorded;
+``extensions.explain`` reports them when the request's ``extensions`` say
 ``"explain": true`` or it carries ``X-Gateway-Explain: 1``.
 """
 
@@ -35,6 +36,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from engine.executor import Engine
 from gateway.auth import TokenError
 from gateway.config import Settings
 from gateway.context import Context
@@ -47,7 +49,6 @@ from gateway.http.response_cache import Plan, ResponseCache
 from gateway.observability import request as observed
 from gateway.persisted import Manifests
 from gateway.trace import tracing
-from schema import schema
 
 log = logging.getLogger("gateway.http")
 
@@ -68,6 +69,7 @@ class GraphQLHTTP:
         self.settings = settings
         self.persisted = PersistedQueries(settings, manifests or Manifests())
         self.responses = ResponseCache(settings)
+        self.engine = Engine(settings)
         self._page = page_html() if settings.graphiql else None
 
     async def endpoint(self, request: Request) -> Response:
@@ -88,8 +90,7 @@ class GraphQLHTTP:
             return _respond({"errors": [_error(exc.message, "BAD_REQUEST")]}, exc.status, media_type, exc.headers)
 
     async def _execute(self, request: Request, parsed: GraphQLRequest, media_type: str) -> Response:
-        over_get = request.method != "POST"
-        plan: Plan | None = None
+        """The request's context, then its document, then the cached answer or a run, then the response."""
         side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
         try:
             context = build_context(request, self.settings, request.state.sources, side)
@@ -97,49 +98,68 @@ class GraphQLHTTP:
             headers = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'}
             return _respond({"errors": [_error(str(exc), "UNAUTHENTICATED")]}, 401, media_type, headers)
         observed.bind(context.request_id, context.trace, parsed.operation_name)  # logs, metrics and spans
+        with tracing(context.trace):
+            try:
+                document = await self.persisted.document(parsed, context.sources.redis)
+            except PersistedError as exc:
+                refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
+                headers = {"X-Request-Id": context.request_id, **exc.headers}
+                return _respond({"errors": [refused]}, exc.status, media_type, headers)
+            plan = self.responses.plan(parsed, document, context.viewer)
+            if plan is not None:
+                hit = await self.responses.lookup(plan, context.sources)
+                context.trace.response_cache = plan.outcome
+                if hit is not None:
+                    return self._cached(request, parsed, context, hit, media_type)
+            try:
+                result = await self._run(document, parsed, context, over_get=request.method != "POST")
+            except TimeoutError:
+                log.warning("request %s timed out after %ss", context.request_id, self.settings.request_timeout_s)
+                message = f"the request did not finish within {self.settings.request_timeout_s:g}s"
+                timed_out = {"errors": [_error(message, "TIMEOUT")]}
+                return _respond(timed_out, 504, media_type, {"X-Request-Id": context.request_id})
+            if plan is not None and not result.errors and result.data is not None:
+                tags = context.loaders.touched
+                await self.responses.store(plan, context.sources, result.data, private=context.private, tags=tags)
+                context.trace.response_cache = plan.outcome
+        response = self._render(request, parsed, context, result, media_type, plan)
+        response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)
+        return response
+
+    async def _run(self, document: str, parsed: GraphQLRequest, context: Context, *, over_get: bool) -> ExecutionResult:
+        """The operation's result (the plan executor's, or strawberry's), within the request timeout."""
         try:
-            with tracing(context.trace):
-                try:
-                    document = await self.persisted.document(parsed, context.sources.redis)
-                except PersistedError as exc:
-                    refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
-                    headers = {"X-Request-Id": context.request_id, **exc.headers}
-                    return _respond({"errors": [refused]}, exc.status, media_type, headers)
-                plan = self.responses.plan(parsed, document, context.viewer)
-                if plan is not None:
-                    hit = await self.responses.lookup(plan, context.sources)
-                    context.trace.response_cache = plan.outcome
-                    if hit is not None:
-                        return self._cached(request, parsed, context, hit, media_type)
-                result = await asyncio.wait_for(
-                    schema.execute(
-                        document,
-                        variable_values=parsed.variables,
-                        context_value=context,
-                        operation_name=parsed.operation_name,
-                        allowed_operation_types=_OVER_GET if over_get else _OVER_POST,
-                        operation_extensions=parsed.extensions,
-                    ),
-                    self.settings.request_timeout_s,
-                )
-        except TimeoutError:
-            log.warning("request %s timed out after %ss", context.request_id, self.settings.request_timeout_s)
-            message = f"the request did not finish within {self.settings.request_timeout_s:g}s"
-            timed_out = {"errors": [_error(message, "TIMEOUT")]}
-            return _respond(timed_out, 504, media_type, {"X-Request-Id": context.request_id})
+            return await asyncio.wait_for(
+                self.engine.execute(
+                    document,
+                    variables=parsed.variables,
+                    operation_name=parsed.operation_name,
+                    context=context,
+                    allowed=_OVER_GET if over_get else _OVER_POST,
+                    extensions=parsed.extensions,
+                ),
+                self.settings.request_timeout_s,
+            )
         except InvalidOperationTypeError as exc:
             raise _not_allowed(exc.operation_type, over_get=over_get) from exc
         except CannotGetOperationTypeError as exc:
             # No operation to run (an unknown operationName, or only fragments): a document never executed.
             error = GraphQLError(exc.as_http_error_reason(), extensions={"code": "GRAPHQL_VALIDATION_FAILED"})
-            result = ExecutionResult(data=None, errors=[error])
+            return ExecutionResult(data=None, errors=[error])
         except MissingQueryError as exc:  # unreachable after the request checks; a request error all the same
             raise RequestError(400, "no GraphQL query: send the document as `query`") from exc
+
+    def _render(
+        self,
+        request: Request,
+        parsed: GraphQLRequest,
+        context: Context,
+        result: ExecutionResult,
+        media_type: str,
+        plan: Plan | None,
+    ) -> Response:
+        """The body (data, errors, extensions), its status and headers, as the table at the top says."""
         errors = result.errors or []
-        if plan is not None and not errors and result.data is not None:
-            tags = context.loaders.touched
-            await self.responses.store(plan, context.sources, result.data, private=context.private, tags=tags)
-            context.trace.response_cache = plan.outcome
         never_executed = result.data is None and bool(errors) and all(error.path is None for error in errors)
         body: dict[str, Any] = {} if never_executed else {"data": result.data}
         if errors:
@@ -155,11 +175,9 @@ class GraphQLHTTP:
         if plan is not None:
             headers[CACHE_HEADER] = plan.outcome.split(" ")[0]
         if any((error.extensions or {}).get("code") == "UNAUTHENTICATED" for error in errors):
-            status = 401  # a field needs a signed-in viewer and the request has none (DESIGN.md's table)
+            status = 401  # a field needs a signed-in viewer and the request has none (the status table)
             headers["WWW-Authenticate"] = BEARER_CHALLENGE
-        response = _respond(body, status, media_type, headers)
-        response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)
-        return response
+        return _respond(body, status, media_type, headers)
 
     def _cached(
         self, request: Request, parsed: GraphQLRequest, context: Context, hit: bytes, media_type: str

@@ -9,7 +9,9 @@ Every name starts with ``gateway_``; every label takes a bounded set of values, 
     gateway_store_errors_total{source, code}           the failed ones, by the gateway error code they became
     gateway_cache_total{kind, outcome}                 entity cache hits/misses/bypassed per kind; the response
                                                        cache as kind="response" (hit, miss, stored, bypassed…)
-    gateway_dataloader_batch_size{loader}              keys per DataLoader batch
+    gateway_dataloader_batch_size{loader}              keys per loader batch
+    gateway_operations_total{executor, reason}         operations run by the plan executor (reason "planned")
+                                                       or by strawberry's resolvers (reason: why not planned)
     gateway_breaker_state{source}                      0 closed, 1 half-open, 2 open (read when scraped)
     gateway_outbox_pending, gateway_outbox_oldest_pending_age_seconds, gateway_outbox_parked  (read when scraped)
 
@@ -84,7 +86,13 @@ STORE_ERRORS = Counter(
 )
 CACHE = Counter("gateway_cache", "Cache lookups by kind and outcome", ("kind", "outcome"), registry=REGISTRY)
 BATCH_SIZE = Histogram(
-    "gateway_dataloader_batch_size", "Keys per DataLoader batch", ("loader",), buckets=_BATCH_SIZES, registry=REGISTRY
+    "gateway_dataloader_batch_size", "Keys per loader batch", ("loader",), buckets=_BATCH_SIZES, registry=REGISTRY
+)
+OPERATIONS = Counter(
+    "gateway_operations",
+    "Operations executed, by executor (plan, resolvers) and why one was not planned",
+    ("executor", "reason"),
+    registry=REGISTRY,
 )
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
@@ -140,6 +148,11 @@ def observe_cache(kind: str, outcome: str, count: int = 1) -> None:
 
 def observe_batch(loader: str, size: int) -> None:
     BATCH_SIZE.labels(loader).observe(size)
+
+
+def observe_executor(executor: str, reason: str) -> None:
+    """``reason``: "planned", or one of the engine's fixed reasons for running on the resolvers."""
+    OPERATIONS.labels(executor, reason).inc()
 
 
 @dataclass(frozen=True, slots=True)

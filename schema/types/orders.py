@@ -102,12 +102,12 @@ class OrderConnection:
         return await info.context.loaders.order_counts.load(self.user_id)
 
     @classmethod
-    def from_page(cls, user_id: int, page: OrderPage) -> OrderConnection:
+    def from_page(cls, page: OrderPage) -> OrderConnection:
         edges = [
             OrderEdge(cursor=cursors.order_cursor(o.created_at, o.id), node=Order.from_record(o)) for o in page.orders
         ]
         return cls(
-            user_id=user_id,
+            user_id=page.user_id,
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next,

@@ -101,6 +101,4 @@ class Product:
 
     @strawberry.field(description="Products most often in the same order as this one (Neo4j), best first.")
     async def bought_together(self, info: Info, limit: int = 5) -> list[Product] | None:
-        scored = await graph.bought_together(info, self.key, limit)
-        records = await info.context.loaders.graph_products.load_many([s.id for s in scored])
-        return [Product.from_record(record) for record in records if record is not None]
+        return [Product.from_record(record) for record in await graph.bought_together(info, self.key, limit)]

@@ -6,7 +6,6 @@ import strawberry
 
 from resolvers import graph, lookup
 from resolvers.info import Info
-from resolvers.permissions import owner_or_admin, signed_in
 from schema.types.backends import Backends
 from schema.types.carts import viewer_cart
 from schema.types.orders import Order
@@ -25,10 +24,7 @@ class Query:
 
     @strawberry.field(description="The signed-in user (from the Bearer token); null for a guest.")
     async def viewer(self, info: Info) -> User | None:
-        info.context.private = True  # the viewer's own record
-        if info.context.viewer is None:
-            return None
-        record = await info.context.loaders.users.load(info.context.viewer.user_id)
+        record = await lookup.viewer(info)
         return None if record is None else User.from_record(record)
 
     @strawberry.field(description="A product by id; null with a NOT_FOUND error when there is none.")
@@ -39,10 +35,7 @@ class Query:
 
     @strawberry.field(description="An order by id, for its owner or an admin; null with NOT_FOUND if there is none.")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        signed_in(info)  # a guest learns nothing, not even whether the order exists
-        record = await lookup.order(info, id)
-        owner_or_admin(info, record.user_id, "an order")
-        return Order.from_record(record)
+        return Order.from_record(await lookup.owned_order(info, id))
 
     @strawberry.field(description="What a user may buy next (Neo4j), best first; for that user or an admin.")
     async def recommendations(
@@ -52,17 +45,12 @@ class Query:
         limit: int = 10,
         strategy: RecommendationStrategy = RecommendationStrategy.GRAPH,
     ) -> list[Recommendation] | None:
-        signed_in(info)
-        user = await lookup.user(info, user_id)
-        owner_or_admin(info, user.id, "the recommendations")
-        scored = await graph.recommendations(info, user.id, limit, strategy.strategy)
+        scored = await graph.recommendations_for(info, user_id, limit, strategy.strategy)
         return [Recommendation.from_scored(s) for s in scored]
 
     @strawberry.field(description="The best-selling products (Neo4j), by units sold.")
     async def popular_products(self, info: Info, limit: int = 10) -> list[Product] | None:
-        scored = await graph.popular(info, limit)
-        records = await info.context.loaders.graph_products.load_many([s.id for s in scored])
-        return [Product.from_record(record) for record in records if record is not None]
+        return [Product.from_record(record) for record in await graph.popular_products(info, limit)]
 
     cart = strawberry.field(
         resolver=viewer_cart, description="The viewer's cart, or a guest's (X-Session-Id; else BAD_USER_INPUT)."

@@ -89,7 +89,7 @@ class User:
         from schema.types.orders import OrderConnection
 
         owner_or_admin(info, self.key, "the orders")
-        return OrderConnection.from_page(self.key, await orders.page(info, self.key, first, after))
+        return OrderConnection.from_page(await orders.page(info, self.key, first, after))
 
     @strawberry.field(description="The cart (Redis; restored from its MySQL snapshot after a Redis loss). Private.")
     async def cart(self, info: Info) -> Annotated[Cart, strawberry.lazy("schema.types.carts")] | None:

@@ -1,0 +1,9 @@
+"""How the plan executor computes every field it can plan, by ``Type.field``; a field missing here makes its
+operation run on the strawberry executor instead."""
+
+from __future__ import annotations
+
+from engine.fields import carts, orders, products, root, users
+from engine.fields.base import Impl
+
+FIELDS: dict[str, Impl] = {**root.FIELDS, **users.FIELDS, **orders.FIELDS, **products.FIELDS, **carts.FIELDS}

@@ -1,0 +1,76 @@
+"""How the plan executor computes one field: three kinds, chosen per field of the schema (engine/fields/*.py).
+
+    Leaf("s.title")    a value read off the parent's record: inlined into the compiled builder of the
+                       selection (no call at all at run time); ``s`` is the parent's record
+    Each(fn)           a value computed per parent without I/O, which may refuse (a permission check)
+    Batch(fn)          a value fetched for every parent of the plan node at once: ONE call per node and request,
+                       which asks the loaders for all the parents' keys in one go
+
+A Leaf gives what the strawberry resolver of the field returns (cents for Money, a datetime for DateTime, the
+record's status for an enum): the compiler appends the field's scalar or enum serialisation. ``Each`` and
+``Batch`` give resolver values too; an exception in their place (returned by a Batch, raised by an Each) is that
+parent's field error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from gateway.context import Context
+
+Args: TypeAlias = Mapping[str, Any]  # the field's arguments, coerced, by their GraphQL names
+
+
+class Call:
+    """What a field implementation gets: the request's context (as strawberry's ``info.context``), so that the
+    functions of ``resolvers/`` serve both executors."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    expr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Each:
+    fn: Callable[[Call, Any, Args], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    fn: Callable[[Call, list[Any], Args], Awaitable[Sequence[Any]]]
+
+
+Impl: TypeAlias = Leaf | Each | Batch
+
+
+def root(fn: Callable[[Call, Args], Awaitable[Any]]) -> Batch:
+    """A field of Query: one parent (the root), answered by one resolver call; its exception is its error."""
+
+    async def one(call: Call, parents: list[Any], args: Args) -> list[Any]:
+        try:
+            return [await fn(call, args)]
+        except Exception as exc:
+            return [exc]
+
+    return Batch(one)
+
+
+def refusals(parents: Sequence[Any], check: Callable[[Any], object]) -> list[BaseException | None]:
+    """``check`` of each parent: None where it passed, the exception where it refused."""
+    refused: list[BaseException | None] = []
+    for parent in parents:
+        try:
+            check(parent)
+        except Exception as exc:
+            refused.append(exc)
+        else:
+            refused.append(None)
+    return refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         if settings.graphiql and (missing := missing_assets(settings.graphiql_assets_dir)):
             log.warning("GraphiQL assets missing under %s: %s", settings.graphiql_assets_dir, missing)
+        gc.freeze()  # what exists at start lives as long as the process: never scanned again
+        gc.set_threshold(settings.gc_threshold, *gc.get_threshold()[1:])
         sources = Sources.create(settings)
         drain = Drain()
         unhook = hook_signals(drain, settings.shutdown_drain_s)

@@ -1,17 +1,31 @@
-"""What the read functions of the source modules return: plain frozen records, keyed by shared keys.
+"""What the read functions of the source modules return: plain records, keyed by shared keys.
 
-Source modules build these from driver rows; DataLoaders hand them to resolvers; schema types wrap them. No
+Source modules build these from driver rows; loaders hand them to resolvers and plans; schema types wrap them. No
 driver type ever leaves ``gateway/sources``. Timestamps are timezone-aware UTC.
+
+Records are never changed once built, but they are not frozen dataclasses: a frozen dataclass sets each field
+through ``object.__setattr__``, four times the cost of a plain one (measured: 0.67 ms against 0.15 ms for the 420
+products of one page), and a page builds a record per row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-@dataclass(frozen=True, slots=True)
+
+def utc(moment: datetime) -> datetime:
+    """A store's timestamp as an aware UTC datetime (naive ones hold UTC). By arithmetic rather than
+    ``replace(tzinfo=UTC)``, which costs eight times as much (1.7 µs against 0.2 µs, measured): a page of 420
+    products holds 840 timestamps."""
+    return _EPOCH + (moment - _NAIVE_EPOCH) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(slots=True)
 class UserRecord:
     id: int
     email: str
@@ -23,14 +37,14 @@ class UserRecord:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CategoryRecord:
     id: int
     name: str
     parent_id: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProductRecord:
     id: int
     sku: str
@@ -42,7 +56,7 @@ class ProductRecord:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderRecord:
     id: int
     user_id: int
@@ -51,7 +65,7 @@ class OrderRecord:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderItemRecord:
     order_id: int
     product_id: int
@@ -59,7 +73,7 @@ class OrderItemRecord:
     unit_price_cents: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProductDocumentRecord:
     """MongoDB ``product_attributes``: the per-category attributes and the long text of one product."""
 
@@ -70,7 +84,7 @@ class ProductDocumentRecord:
     images: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MetricsRecord:
     """MongoDB ``product_metrics``: computed from ratings and orders, eventually consistent."""
 
@@ -82,7 +96,7 @@ class MetricsRecord:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProfileRecord:
     """MongoDB ``user_profiles``."""
 
@@ -91,7 +105,7 @@ class ProfileRecord:
     stats: dict[str, int | float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scored:
     """One result of a graph query: a product or user id, its score, and why it was chosen."""
 

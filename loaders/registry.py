@@ -74,19 +74,24 @@ class Loaders:
     def __init__(self, *, sources: Sources, settings: Settings) -> None:
         self.sources = sources
         self.settings = settings
-        self.touched: set[tuple[str, int]] = set()  # entities this request read: the tags of a cached response
+        self._read: list[tuple[str, Callable[[Any], int], list[Any]]] = []  # (kind, key → id, keys) of each batch
         self._entities = EntityBatches(sources)
         self._graph = GraphBatches(sources)
         self._cache = CacheThrough(sources, settings) if settings.entity_cache else None
+
+    @property
+    def touched(self) -> set[tuple[str, int]]:
+        """The entities this request read (kind, id): the tags of a cached response."""
+        return {(kind, key_of(key)) for kind, key_of, keys in self._read for key in keys}
 
     def _batcher(self, name: str, fetch: Fetch[Any, Any], *, always_batch: bool = False) -> Batcher[Any, Any]:
         on_keys = None
         if (tag := _TAGGED.get(name)) is not None:
             kind, key_of = tag
-            touched = self.touched
+            read = self._read
 
             def on_keys(keys: list[Any]) -> None:
-                touched.update((kind, key_of(key)) for key in keys)
+                read.append((kind, key_of, keys))  # made into tags only if a response is cached
 
         return Batcher(
             fetch,

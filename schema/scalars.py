@@ -16,8 +16,17 @@ from strawberry.types.scalar import ScalarDefinition
 Money = NewType("Money", int)  # cents
 
 
+_MONEY: dict[int, str] = {}  # amounts already written: prices repeat, and a page writes hundreds of them
+
+
 def serialize_money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
+    try:
+        return _MONEY[cents]
+    except KeyError:
+        text = f"{cents // 100}.{cents % 100:02d}"
+        if len(_MONEY) < 100_000:
+            _MONEY[cents] = text
+        return text
 
 
 def parse_money(value: object) -> Money:

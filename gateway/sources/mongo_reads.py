@@ -4,12 +4,11 @@ covers every key), aligned to the keys asked for. FerretDB has no $lookup: joins
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from gateway.records import MetricsRecord, ProductDocumentRecord, ProfileRecord
+from gateway.records import MetricsRecord, ProductDocumentRecord, ProfileRecord, utc
 from gateway.sources.base import guarded
 from gateway.sources.mongo import DRIVER_ERRORS, Document, MongoSource
 from gateway.sources.mongo_schema import ATTRIBUTE_REGISTRY, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
@@ -41,10 +40,6 @@ async def _by_id(source: MongoSource, collection: str, ids: Sequence[int]) -> li
     return [found.get(key) for key in ids]
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 async def product_documents(source: MongoSource, product_ids: Sequence[int]) -> list[ProductDocumentRecord | None]:
     return [
         None
@@ -70,7 +65,7 @@ async def metrics(source: MongoSource, product_ids: Sequence[int]) -> list[Metri
             rating_count=int(doc.get("rating_count") or 0),
             rating_std=doc.get("rating_std"),
             popularity=int(doc.get("popularity") or 0),
-            updated_at=_utc(doc["updated_at"]),
+            updated_at=utc(doc["updated_at"]),
         )
         for doc in await _by_id(source, PRODUCT_METRICS, product_ids)
     ]

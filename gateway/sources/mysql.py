@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway import breaker
@@ -13,6 +16,7 @@ from gateway.config import Settings
 from gateway.sources.base import ServerInfo, guarded
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError,)
+IDLE_PING_S = 5.0  # a pooled connection idle for longer is pinged before use
 
 
 def engine_url(settings: Settings) -> str:
@@ -29,10 +33,10 @@ class MySQLSource:
         self.engine: AsyncEngine = create_async_engine(
             engine_url(settings),
             pool_size=settings.mysql_pool_size,
-            pool_pre_ping=True,
             pool_recycle=1800,
             connect_args={"connect_timeout": max(1, int(settings.source_timeout_s))},
         )
+        ping_when_idle(self.engine, IDLE_PING_S)
 
     async def _scalar(self, sql: str) -> object:
         async with self.engine.connect() as conn:
@@ -60,6 +64,32 @@ class MySQLSource:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:
+    """Ping a pooled connection before use only when it sat idle for over ``idle_s`` (SQLAlchemy's recipe for
+    custom pessimistic disconnect handling): ``pool_pre_ping`` pings at every checkout, a second round trip for
+    every statement of a busy gateway. A connection that died while in use (the server restarted between two
+    statements) is caught by the read retrying once on a fresh connection (``mysql_reads``); any other statement's
+    failure invalidates the pool, so the next one connects anew."""
+
+    def connected(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= idle_s:
+            return
+        try:
+            dbapi_connection.ping(False)
+        except Exception as exc:  # the pool drops this connection and checks out another
+            raise DisconnectionError(f"pooled connection found dead: {exc}") from exc
+
+    event.listen(engine.sync_engine, "connect", connected)
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checked_out)
 
 
 async def create_database_if_missing(settings: Settings) -> None:

@@ -22,12 +22,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncmy
 import orjson
 from neo4j import AsyncGraphDatabase
 from pymongo import AsyncMongoClient
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -68,13 +68,13 @@ class Stores:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.mysql: Any = None
-        url = make_url(settings.mysql_url)
+        url = urlsplit(settings.mysql_url)
         self.mysql_args = {
-            "host": url.host,
+            "host": url.hostname,
             "port": url.port or 3306,
             "user": url.username,
             "password": settings.mysql_password.get_secret_value(),
-            "db": url.database,
+            "db": settings.mysql_database,
         }
         self.mongo: AsyncMongoClient[Any] = AsyncMongoClient(settings.mongo_url)
         self.db = self.mongo[settings.mongo_database]

@@ -44,7 +44,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_di
 
 from engine import codegen
 from engine.fields import FIELDS
-from engine.fields.base import Each, Impl, Leaf
+from engine.fields.base import Batch, Each, Impl, Leaf
 
 TYPENAME = "__typename"
 INTROSPECTION = frozenset({"__schema", "__type"})
@@ -83,6 +83,7 @@ class SelectionPlan:
     keys: tuple[str, ...]  # response keys, in order
     columns: tuple[FieldPlan, ...]  # the fields computed by the runner (Each, Batch), in order
     build: Any  # engine/codegen.builder
+    names: frozenset[str] = frozenset()  # the fields it reads (their names, not keys)
     children: dict[str, SelectionPlan] = field(default_factory=dict)  # by response key, for error paths
 
     def rank(self, key: str) -> int:
@@ -151,7 +152,8 @@ class _Compiler:
                 children[key] = planned.child
         keys = tuple(grouped)
         build = codegen.builder(keys, inline, [f.key for f in columns], scope)
-        return SelectionPlan(parent.name, keys, tuple(columns), build, children)
+        names = frozenset(nodes[0].name.value for nodes in grouped.values())
+        return SelectionPlan(parent.name, keys, tuple(columns), build, names, children)
 
     def _field(self, parent: GraphQLObjectType, key: str, nodes: list[FieldNode]) -> FieldPlan | str:
         """The plan of a computed field, or the expression of a leaf read off the record."""
@@ -171,6 +173,8 @@ class _Compiler:
         child = None
         if isinstance(named, GraphQLObjectType):
             child = self.selection(named, [n.selection_set for n in nodes if n.selection_set is not None])
+        if isinstance(impl, Batch) and impl.narrow is not None and child is not None and not child.names & impl.wide:
+            impl = Batch(impl.narrow)
         static = None if _has_variables(nodes[0].arguments) else get_argument_values(definition, nodes[0], None)
         if isinstance(impl, Each) and definition.args:
             raise TypeError(f"{parent.name}.{name}: arguments need a Batch")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any, Union, get_args, get_origin, get_type_hints
@@ -58,28 +59,51 @@ def encode(entity: Any) -> bytes:
 
 
 def decode(kind: str, data: bytes) -> Any:
-    return _record(ENTITIES[kind], orjson.loads(data))
+    return _decoder(ENTITIES[kind])(orjson.loads(data))
 
 
-def _record(cls: type[Any], data: dict[str, Any]) -> Any:
-    hints = get_type_hints(cls)
-    return cls(**{f.name: _value(hints[f.name], data[f.name]) for f in fields(cls)})
+Decode = Callable[[Any], Any]
 
 
-def _value(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+_DECODERS: dict[type[Any], Decode] = {}
+
+
+def _decoder(cls: type[Any]) -> Decode:
+    """How to read a ``cls`` back from its JSON: one function compiled once per class from its type hints (a
+    generic walk of the hints, or reading them for every value, cost more than the round trip to Redis)."""
+    found = _DECODERS.get(cls)
+    if found is None:
+        names: dict[str, Any] = {"_datetime": datetime.fromisoformat}
+        source = f"def decode(data):\n    return {_expression(cls, 'data', names, [0])}\n"
+        exec(compile(source, f"<cache decoder {cls.__name__}>", "exec"), names)
+        found = _DECODERS[cls] = names["decode"]
+    return found
+
+
+def _expression(hint: Any, value: str, names: dict[str, Any], counter: list[int]) -> str:
+    """A Python expression reading the JSON ``value`` (an expression) as ``hint``."""
     origin = get_origin(hint)
     if origin in (Union, types.UnionType):
-        (hint,) = [arg for arg in get_args(hint) if arg is not type(None)]
-        return _value(hint, value)
+        (inner,) = [arg for arg in get_args(hint) if arg is not type(None)]
+        counter[0] += 1
+        name = f"v{counter[0]}"
+        return f"(None if ({name} := {value}) is None else {_expression(inner, name, names, counter)})"
     if hint is datetime:
-        return datetime.fromisoformat(value)
+        return f"_datetime({value})"
     if origin is tuple:
-        inner = get_args(hint)[0]
-        return tuple(_value(inner, item) for item in value)
+        item = get_args(hint)[0]
+        if not (isinstance(item, type) and (item is datetime or is_dataclass(item))):
+            return f"tuple({value})"
+        counter[0] += 1
+        name = f"i{counter[0]}"
+        return f"tuple([{_expression(item, name, names, counter)} for {name} in {value}])"
     if isinstance(hint, type) and is_dataclass(hint):
-        return _record(hint, value)
+        names[hint.__name__] = hint
+        counter[0] += 1
+        name = f"d{counter[0]}"
+        hints = get_type_hints(hint)
+        args = ", ".join(_expression(hints[f.name], f"{name}[{f.name!r}]", names, counter) for f in fields(hint))
+        return f"({hint.__name__}({args}) if ({name} := {value}) is not None else None)"
     return value
 
 

@@ -63,6 +63,10 @@ class Batcher(Generic[K, V]):
     def known(self, key: K) -> bool:
         return key in self._memo
 
+    def peek(self, key: K) -> V | BaseException:
+        """The value this request already has for ``key`` (``known`` first)."""
+        return self._memo[key]
+
     def _enqueue(self, keys: Iterable[K]) -> list[asyncio.Future[None]]:
         memo, waiting = self._memo, self._waiting
         pending: list[asyncio.Future[None]] = []

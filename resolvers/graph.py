@@ -111,11 +111,13 @@ async def similar_users(info: Resolving, user_id: int, limit: int) -> list[UserR
 
 
 async def bought_together_many(
-    info: Resolving, product_ids: Sequence[int], limit: int
+    info: Resolving, product_ids: Sequence[int], limit: int, *, rows_only: bool = False
 ) -> list[list[ProductRecord] | BaseException]:
+    """``rows_only``: the products' MySQL rows are all the caller reads of them (engine/fields/parts.py)."""
     keys = [TopKey(product_id, top_limit(limit)) for product_id in product_ids]
     answers = await info.context.loaders.bought_together.get_many(keys)
-    return await _records(info.context.loaders.graph_products, answers)
+    loaders = info.context.loaders
+    return await _records(loaders.graph_product_rows if rows_only else loaders.graph_products, answers)
 
 
 async def bought_together(info: Resolving, product_id: int, limit: int) -> list[ProductRecord]:

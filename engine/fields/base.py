@@ -43,9 +43,18 @@ class Each:
     fn: Callable[[Call, Any, Args], Any]
 
 
+BatchFn: TypeAlias = Callable[[Call, list[Any], Args], Awaitable[Sequence[Any]]]
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
-    fn: Callable[[Call, list[Any], Args], Awaitable[Sequence[Any]]]
+    """``narrow``, when given, answers the same from fewer stores, and the plan uses it when the selection below
+    the field reads none of the fields named in ``wide`` (a product read for its title and price: its MySQL row
+    alone, not its merged entity from the cache)."""
+
+    fn: BatchFn
+    narrow: BatchFn | None = None
+    wide: frozenset[str] = frozenset()
 
 
 Impl: TypeAlias = Leaf | Each | Batch

@@ -6,19 +6,22 @@ from __future__ import annotations
 from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
+from engine.fields.parts import PRODUCT_PARTS
 
 
 def _lines(call: Call, lines: dict[int, int], args: Args) -> list[tuple[int, int]]:
     return sorted(lines.items())
 
 
-async def _products(call: Call, ids: list[int]) -> dict[int, Any]:
+async def _products(call: Call, ids: list[int], *, rows: bool = False) -> dict[int, Any]:
+    """The products of these ids (``rows``: their MySQL rows are all the caller reads of them)."""
     unique = list(dict.fromkeys(ids))
-    return dict(zip(unique, await call.context.loaders.products.get_many(unique), strict=True)) if unique else {}
+    loader = call.context.loaders.product_rows if rows else call.context.loaders.products
+    return dict(zip(unique, await loader.get_many(unique), strict=True)) if unique else {}
 
 
 async def _subtotal(call: Call, carts: list[dict[int, int]], args: Args) -> list[Any]:
-    found = await _products(call, sorted({p for lines in carts for p in lines}))
+    found = await _products(call, sorted({p for lines in carts for p in lines}), rows=True)
     totals: list[Any] = []
     for lines in carts:
         records = [found[p] for p in sorted(lines)]
@@ -32,8 +35,13 @@ async def _product(call: Call, lines: list[tuple[int, int]], args: Args) -> list
     return [found[p] for p, _ in lines]
 
 
+async def _product_row(call: Call, lines: list[tuple[int, int]], args: Args) -> list[Any]:
+    found = await _products(call, [p for p, _ in lines], rows=True)
+    return [found[p] for p, _ in lines]
+
+
 async def _line_total(call: Call, lines: list[tuple[int, int]], args: Args) -> list[Any]:
-    found = await _products(call, [p for p, _ in lines])
+    found = await _products(call, [p for p, _ in lines], rows=True)
     totals: list[Any] = []
     for p, quantity in lines:
         record = found[p]
@@ -46,6 +54,6 @@ FIELDS: dict[str, Impl] = {
     "Cart.totalQuantity": Leaf("sum(s.values())"),
     "Cart.subtotal": Batch(_subtotal),
     "CartItem.quantity": Leaf("s[1]"),
-    "CartItem.product": Batch(_product),
+    "CartItem.product": Batch(_product, _product_row, PRODUCT_PARTS),
     "CartItem.lineTotal": Batch(_line_total),
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
+from engine.fields.parts import PRODUCT_PARTS, USER_PARTS
 from gateway.records import OrderItemRecord, OrderRecord
 from resolvers import cursors
 from resolvers.orders import OrderPage
@@ -16,12 +17,20 @@ async def _user(call: Call, orders: list[OrderRecord], args: Args) -> list[Any]:
     return await call.context.loaders.users.get_many([order.user_id for order in orders])
 
 
+async def _user_row(call: Call, orders: list[OrderRecord], args: Args) -> list[Any]:
+    return await call.context.loaders.user_rows.get_many([order.user_id for order in orders])
+
+
 async def _items(call: Call, orders: list[OrderRecord], args: Args) -> list[Any]:
     return await call.context.loaders.order_items.get_many([order.id for order in orders])
 
 
 async def _product(call: Call, items: list[OrderItemRecord], args: Args) -> list[Any]:
     return await call.context.loaders.products.get_many([item.product_id for item in items])
+
+
+async def _product_row(call: Call, items: list[OrderItemRecord], args: Args) -> list[Any]:
+    return await call.context.loaders.product_rows.get_many([item.product_id for item in items])
 
 
 async def _total_count(call: Call, pages: list[OrderPage], args: Args) -> list[Any]:
@@ -51,12 +60,12 @@ FIELDS: dict[str, Impl] = {
     "Order.status": Leaf("s.status"),
     "Order.total": Leaf("s.total_cents"),
     "Order.createdAt": Leaf("s.created_at"),
-    "Order.user": Batch(_user),
+    "Order.user": Batch(_user, _user_row, USER_PARTS),
     "Order.items": Batch(_items),
     "OrderItem.quantity": Leaf("s.quantity"),
     "OrderItem.unitPrice": Leaf("s.unit_price_cents"),
     "OrderItem.lineTotal": Leaf("s.unit_price_cents * s.quantity"),
-    "OrderItem.product": Batch(_product),
+    "OrderItem.product": Batch(_product, _product_row, PRODUCT_PARTS),
     "OrderConnection.edges": Each(_orders),
     "OrderConnection.nodes": Each(_orders),
     "OrderConnection.pageInfo": Each(_page_info),

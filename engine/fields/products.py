@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
+from engine.fields.parts import PRODUCT_PARTS
 from gateway.records import CategoryRecord, ProductRecord, Scored
 from loaders.batcher import Batcher
 from loaders.registry import Loaders
@@ -32,6 +33,11 @@ async def _bought_together(call: Call, products: list[ProductRecord], args: Args
     return await graph.bought_together_many(call, [product.id for product in products], args["limit"])
 
 
+async def _bought_together_rows(call: Call, products: list[ProductRecord], args: Args) -> list[Any]:
+    ids = [product.id for product in products]
+    return await graph.bought_together_many(call, ids, args["limit"], rows_only=True)
+
+
 async def _parent(call: Call, categories: list[CategoryRecord], args: Args) -> list[Any]:
     keys = [c.parent_id for c in categories if c.parent_id is not None]
     found = iter(await call.context.loaders.categories.get_many(keys) if keys else ())
@@ -40,6 +46,10 @@ async def _parent(call: Call, categories: list[CategoryRecord], args: Args) -> l
 
 async def _recommended(call: Call, scored: list[Scored], args: Args) -> list[Any]:
     return await call.context.loaders.graph_products.get_many([s.id for s in scored])
+
+
+async def _recommended_row(call: Call, scored: list[Scored], args: Args) -> list[Any]:
+    return await call.context.loaders.graph_product_rows.get_many([s.id for s in scored])
 
 
 def _edges(call: Call, result: SearchResult, args: Args) -> list[tuple[int, str, ProductRecord]]:
@@ -80,7 +90,7 @@ FIELDS: dict[str, Impl] = {
     "Product.tags": _by_product(lambda loaders: loaders.product_documents, lambda d: list(d.tags)),
     "Product.rating": _by_product(lambda loaders: loaders.metrics),
     "Product.popularity": _by_product(lambda loaders: loaders.metrics, lambda m: m.popularity),
-    "Product.boughtTogether": Batch(_bought_together),
+    "Product.boughtTogether": Batch(_bought_together, _bought_together_rows, PRODUCT_PARTS),
     "Category.id": Leaf("s.id"),
     "Category.name": Leaf("s.name"),
     "Category.parent": Batch(_parent),
@@ -89,7 +99,7 @@ FIELDS: dict[str, Impl] = {
     "RatingSummary.stddev": Leaf("s.rating_std"),
     "Recommendation.score": Leaf("s.score"),
     "Recommendation.reason": Leaf("s.reason"),
-    "Recommendation.product": Batch(_recommended),
+    "Recommendation.product": Batch(_recommended, _recommended_row, PRODUCT_PARTS),
     "ProductConnection.edges": Each(_edges),
     "ProductConnection.nodes": Each(_nodes),
     "ProductConnection.pageInfo": Each(_page_info),

@@ -152,6 +152,11 @@ def for_store(source: str, endpoint: str = "") -> Breaker:
     return breaker
 
 
+def registry() -> dict[tuple[str, str], Breaker]:
+    """Every breaker of this process, by (store, endpoint)."""
+    return dict(_breakers)
+
+
 def reset() -> None:
     """Close every breaker of this process and forget its failures (tests: one case's outage, or a burst that
     overloaded a store, does not fail the next case's calls)."""

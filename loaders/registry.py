@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from gateway.config import Settings, SourceName
+from gateway.errors import SourceError
 from gateway.records import (
     CategoryRecord,
     MetricsRecord,
@@ -294,13 +295,19 @@ class Loaders:
 
 def _rows_after(entities: Batcher[int, Any], fetch: Fetch[int, Any]) -> Fetch[int, Any]:
     """Rows from MySQL, except those the entity loader already holds for this request (a user looked up at the
-    root through the cache is not read again from MySQL for its orders)."""
+    root through the cache is not read again from MySQL for its orders). With MySQL failing, through the entity
+    loader after all: the cache keeps serving what it holds while MySQL is down."""
 
     async def rows(keys: list[int]) -> list[Any]:
         held = {key: entities.peek(key) for key in keys if entities.known(key)}
         missing = [key for key in keys if key not in held]
-        fetched = dict(zip(missing, await fetch(missing), strict=True)) if missing else {}
-        return [held[key] if key in held else fetched[key] for key in keys]
+        if missing:
+            try:
+                found = await fetch(missing)
+            except SourceError:
+                found = await entities.get_many(missing)
+            held.update(zip(missing, found, strict=True))
+        return [held[key] for key in keys]
 
     return rows
 

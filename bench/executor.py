@@ -1,0 +1,263 @@
+"""The plan executor against the resolvers and against the floor, over HTTP, in one run.
+
+    .venv/bin/python bench/executor.py [--seconds 10] [--connections 16,64] [--orders 20000] [--write]
+
+Servers (each a uvicorn process, one worker, on 127.0.0.1):
+
+    floor        bench/floor.py: the same reads with the drivers themselves, no GraphQL (the reference)
+    resolvers    the gateway, GATEWAY_EXECUTOR=resolvers: strawberry's executor, a resolver call per field
+    plan         the gateway as it ships: compiled plans
+    both with the response cache off; with the entity cache off, and the plan executor also with it on (the default)
+
+Pages (the demo's MovieLens data, the gateway's database): the 100-order page (user 655's 100 newest orders, each
+with its user's name and its lines' quantity, product title and price: 420 lines), the product page and the user
+page of bench/pages.py. wrk sends them for ``--seconds`` at each connection count; before that, one request per
+page and server checks that the gateway's answer is the floor's, byte for byte. Reported: requests per second, p50
+and p99, the server's CPU time per request and its peak RSS.
+
+Then CPU per request against page size: a synthetic heavy user's 10, 100 and 1,000 newest orders (the bench data
+of bench/read_path.py, ``--orders`` orders, in gateway_bench), per resolved field (the keys of the answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import wrk
+from cache import server
+from markdown import replace_section
+from pages import PRODUCT_PAGE, USER_PAGE
+from read_path import bench_settings, machine, prepare
+
+from gateway.auth import mint
+from gateway.config import Settings
+from gateway.datasets import synthetic
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## Execution plans: the plan executor against the resolvers and a hand-written endpoint"
+ORDERS_PAGE = (
+    "query Page($u: ID!, $n: Int!) { user(id: $u) { orders(first: $n) { edges { node { id user { name } "
+    "items { quantity product { title price } } } } } } }"
+)
+PAGE_USER = 655  # MovieLens: 100 orders and more, 420 lines in the newest 100
+PRODUCTS = (1, 50, 100, 181, 258, 286, 294, 300, 50, 121)
+USERS = (1, 5, 13, 92, 194, 276, 405, 450, 655, 896)
+SIZES = (10, 100, 1000)
+HEAVY_USER = synthetic.HEAVY_USERS[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    name: str
+    env: dict[str, str]
+
+
+FLOOR = "floor"
+MODES = (
+    Mode("resolvers", {"GATEWAY_EXECUTOR": "resolvers", "GATEWAY_ENTITY_CACHE": "false"}),
+    Mode("plan", {"GATEWAY_EXECUTOR": "plan", "GATEWAY_ENTITY_CACHE": "false"}),
+    Mode("plan, entity cache", {"GATEWAY_EXECUTOR": "plan", "GATEWAY_ENTITY_CACHE": "true"}),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    name: str
+    gateway: list[wrk.Call]  # what the gateway is sent, cycled
+    floor: list[wrk.Call]  # the same pages from the floor, in the same order
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    page: str
+    server: str
+    result: wrk.Result
+
+
+def pages(settings: Settings) -> list[Page]:
+    admin = {"Authorization": f"Bearer {mint(settings, 943, roles=('admin',), ttl_s=6 * 3600)}"}
+    orders = {"query": ORDERS_PAGE, "variables": {"u": str(PAGE_USER), "n": 100}}
+    return [
+        Page(
+            "100-order page",
+            [wrk.json_post("/graphql", orders, admin)],
+            [wrk.Call("GET", f"/orders?user={PAGE_USER}&n=100")],
+        ),
+        Page(
+            "product page",
+            [wrk.json_post("/graphql", {"query": PRODUCT_PAGE, "variables": {"id": str(p)}}) for p in PRODUCTS],
+            [wrk.Call("GET", f"/product?id={p}") for p in PRODUCTS],
+        ),
+        Page(
+            "user page",
+            [wrk.json_post("/graphql", {"query": USER_PAGE, "variables": {"id": str(u)}}, admin) for u in USERS],
+            [wrk.Call("GET", f"/user?id={u}") for u in USERS],
+        ),
+    ]
+
+
+def environment(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
+    return {
+        "GATEWAY_MYSQL_URL": settings.mysql_url,
+        "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+        "GATEWAY_RESPONSE_CACHE": "false",
+        "GATEWAY_GRAPHIQL": "false",
+        "GATEWAY_RELAY_IN_SERVE": "false",
+        "GATEWAY_LOG_LEVEL": "warning",
+        "PYTHONPATH": str(ROOT),
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def serving(name: str, settings: Settings, env: dict[str, str]) -> AsyncIterator[Any]:
+    if name == FLOOR:
+        app, ready = ["--app-dir", str(ROOT / "bench"), "floor:app"], "/health"
+    else:
+        app, ready = ["gateway.asgi:app"], "/ready"
+    async with server(name.replace(" ", "-").replace(",", ""), app, environment(settings, env), ready) as srv:
+        yield srv
+
+
+async def send(http: httpx.AsyncClient, call: wrk.Call) -> bytes:
+    response = await http.request(call.method, call.path, content=call.body or None, headers=dict(call.headers))
+    if response.status_code != 200 or b'"errors"' in response.content:
+        raise SystemExit(f"{call.path} {call.body[:200]!r}: HTTP {response.status_code} {response.content[:800]!r}")
+    return response.content
+
+
+async def answers(srv: Any, calls: Sequence[wrk.Call]) -> list[bytes]:
+    """Each call's answer, twice: the second after a warm-up (Neo4j's first queries compile their plans)."""
+    async with httpx.AsyncClient(base_url=srv.url, timeout=60) as http:
+        for call in calls:
+            await send(http, call)
+        return [await send(http, call) for call in calls]
+
+
+async def measure_pages(settings: Settings, args: argparse.Namespace) -> list[Row]:
+    rows: list[Row] = []
+    expected: dict[str, list[bytes]] = {}
+    for name, env in [(FLOOR, {}), *((mode.name, mode.env) for mode in MODES)]:
+        async with serving(name, settings, env) as srv:
+            for page in pages(settings):
+                calls = page.floor if name == FLOOR else page.gateway
+                got = await answers(srv, calls)
+                if name == FLOOR:
+                    expected[page.name] = got
+                elif got != expected[page.name]:
+                    raise SystemExit(f"{name}: the {page.name} differs from the floor's answer")
+                for connections in args.connections:
+                    result = await wrk.run(
+                        srv.url, calls, connections=connections, seconds=args.seconds, pid=srv.process.pid
+                    )
+                    rows.append(Row(page.name, name, result))
+                    print(
+                        f"  {page.name:15} {name:20} c={connections:<3} {result.rps:8.1f} req/s  p50 "
+                        f"{result.p50_ms:7.1f} ms  p99 {result.p99_ms:7.1f} ms  CPU {result.cpu_ms:6.2f} ms/req  "
+                        f"RSS {result.rss_mib:5.0f} MiB  failed {result.failed}",
+                        flush=True,
+                    )
+    return rows
+
+
+def fields(value: Any) -> int:
+    """Resolved fields in an answer: every key of every object."""
+    if isinstance(value, dict):
+        return len(value) + sum(fields(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(fields(v) for v in value)
+    return 0
+
+
+async def measure_sizes(args: argparse.Namespace) -> list[tuple[str, int, int, wrk.Result]]:
+    """CPU per request and per field, by page size, on the synthetic heavy user (16 connections)."""
+    settings = bench_settings()
+    await prepare(settings, synthetic.generate(orders=args.orders))
+    admin = {"Authorization": f"Bearer {mint(settings, 943, roles=('admin',), ttl_s=6 * 3600)}"}
+    out = []
+    for name, env in [(FLOOR, {}), *((mode.name, mode.env) for mode in MODES[:2])]:
+        async with serving(name, settings, env) as srv:
+            for n in SIZES:
+                if name == FLOOR:
+                    call = wrk.Call("GET", f"/orders?user={HEAVY_USER}&n={n}")
+                else:
+                    body = {"query": ORDERS_PAGE, "variables": {"u": str(HEAVY_USER), "n": n}}
+                    call = wrk.json_post("/graphql", body, admin)
+                (answer,) = await answers(srv, [call])
+                count = fields(orjson.loads(answer))
+                result = await wrk.run(srv.url, [call], connections=16, seconds=args.seconds, pid=srv.process.pid)
+                out.append((name, n, count, result))
+                print(
+                    f"  {name:20} {n:5} orders  {count:6} fields  {result.cpu_ms:7.2f} ms/req  "
+                    f"{1000 * result.cpu_ms / count:6.2f} µs/field  {result.rps:7.1f} req/s",
+                    flush=True,
+                )
+    return out
+
+
+def report(args: argparse.Namespace, rows: list[Row], sizes: list[tuple[str, int, int, wrk.Result]]) -> str:
+    command = "    .venv/bin/python bench/executor.py " + " ".join(sys.argv[1:])
+    lines = [
+        f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}. Command:",
+        "",
+        command.rstrip(),
+        "",
+        "Each server is one uvicorn worker; wrk (one thread) sends each page for "
+        f"{args.seconds:g} s per connection count. The gateway's answers were checked equal to the floor's, byte "
+        "for byte, before each load. CPU is the server process's user + system time divided by the requests it "
+        "answered; RSS its peak during the load. Response cache off everywhere; entity cache off unless said.",
+        "",
+        "| page | server | connections | req/s | × floor | p50 ms | p99 ms | CPU ms/req | RSS MiB | failed |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    floor = {(r.page, r.result.connections): r.result.rps for r in rows if r.server == FLOOR}
+    for r in rows:
+        x = r.result
+        ratio = x.rps / floor[(r.page, x.connections)] if floor.get((r.page, x.connections)) else float("nan")
+        lines.append(
+            f"| {r.page} | {r.server} | {x.connections} | {x.rps:,.1f} | {ratio:.2f} | {x.p50_ms:.1f} | "
+            f"{x.p99_ms:.1f} | {x.cpu_ms:.2f} | {x.rss_mib:.0f} | {x.failed} |"
+        )
+    lines += [
+        "",
+        f"CPU per request against page size: synthetic user {HEAVY_USER}'s newest 10, 100 and 1,000 orders "
+        f"(bench data, {args.orders:,} orders; the same page query), 16 connections:",
+        "",
+        "| server | orders | fields in the answer | CPU ms/req | CPU µs/field | req/s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, n, count, x in sizes:
+        lines.append(f"| {name} | {n:,} | {count:,} | {x.cpu_ms:.2f} | {1000 * x.cpu_ms / count:.2f} | {x.rps:,.1f} |")
+    return "\n".join(lines)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", default="16,64", help="comma-separated connection counts")
+    parser.add_argument("--orders", type=int, default=20_000, help="synthetic orders for the page-size sweep")
+    parser.add_argument("--write", action="store_true", help="replace this bench's section of BENCHMARKS.md")
+    args = parser.parse_args()
+    args.connections = [int(n) for n in args.connections.split(",")]
+    if not wrk.available():
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    rows = await measure_pages(Settings(), args)
+    sizes = await measure_sizes(args)
+    text = report(args, rows, sizes)
+    print(text)
+    if args.write:
+        replace_section(ROOT / "BENCHMARKS.md", SECTION, text)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

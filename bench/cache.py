@@ -49,7 +49,7 @@ from read_path import bench_settings, machine, prepare, server_versions
 
 from gateway.config import Settings
 from gateway.datasets import synthetic
-from gateway.sources import Sources
+from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent

@@ -45,8 +45,8 @@ from gateway.datasets import holdout, movielens
 from gateway.datasets.rows import Dataset
 from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
 from gateway.seeding import Seeder
-from gateway.sources import Sources
-from gateway.sources import neo4j_recommendations as recs
+from gateway.stores import Sources
+from gateway.stores.neo4j import recommendations as recs
 from schema.types.strategies import RecommendationStrategy
 
 ROOT = Path(__file__).resolve().parents[1]

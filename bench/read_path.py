@@ -34,9 +34,10 @@ from gateway.datasets import synthetic
 from gateway.datasets.rows import Dataset
 from gateway.migrate import downgrade_mysql, upgrade_mysql
 from gateway.seeding import Seeder
-from gateway.sources import Source, Sources, mysql_bulk
-from gateway.sources import mongo_schema as m
-from gateway.sources import mysql_tables as t
+from gateway.stores import Source, Sources
+from gateway.stores.mongo import schema as m
+from gateway.stores.mysql import bulk as mysql_bulk
+from gateway.stores.mysql import tables as t
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "read_path.json"  # the raw figures, for bench/plots.py

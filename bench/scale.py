@@ -56,7 +56,7 @@ from gateway.config import Settings
 from gateway.datasets import synthetic
 from gateway.datasets.rows import Dataset
 from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
-from gateway.sources import Sources
+from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent

@@ -23,8 +23,9 @@ from gateway.datasets import movielens, synthetic
 from gateway.datasets.rows import Dataset
 from gateway.migrate import downgrade_mysql, ensure_document_and_graph_schema, upgrade_mysql
 from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, neo4j_bulk
-from gateway.sources.mongo_schema import COLLECTIONS
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import COLLECTIONS
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Seeding throughput"

@@ -34,7 +34,7 @@ from writes import sql
 from gateway.auth import mint
 from gateway.config import Settings
 from gateway.datasets import synthetic
-from gateway.sources import Sources
+from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Soak: mixed queries at 64 connections, and with a store stopped and restarted"

@@ -24,7 +24,7 @@ from gateway.observability.metrics import operation_names
 from gateway.observability.request import instrumented
 from gateway.persisted import Manifests, manifest_paths, schema_problems
 from gateway.relay import Relay
-from gateway.sources import Sources
+from gateway.stores import Sources
 from schema import schema
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,18 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 
 import orjson
 
-from gateway.records import MetricsRecord, ProductDocumentRecord, ProductRecord, ProfileRecord, Scored, UserRecord
+from gateway.domain.records import (
+    MetricsRecord,
+    ProductDocumentRecord,
+    ProductRecord,
+    ProfileRecord,
+    Scored,
+    UserRecord,
+)
 
 FORMAT = 1  # bump when the encoding itself changes
 # What a cached recommendation list means: bump when the default strategy's scoring changes
-# (gateway/sources/neo4j_recommendations.py), so that a deploy reads lists scored the new way instead of serving
+# (gateway/stores/neo4j/recommendations.py), so that a deploy reads lists scored the new way instead of serving
 # the old ones until they expire. 2: recency-weighted neighbours with popularity discount.
 RECOMMENDATIONS = 2
 

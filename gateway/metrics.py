@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from gateway.documents import ProductMetrics, parse
-from gateway.sources import mysql_reads
-from gateway.sources.mongo import Document
-from gateway.sources.mysql import MySQLSource
+from gateway.stores.mongo.client import Document
+from gateway.stores.mongo.documents import ProductMetrics, parse
+from gateway.stores.mysql import reads as mysql_reads
+from gateway.stores.mysql.client import MySQLSource
 
 
 async def metrics_documents(mysql: MySQLSource, product_ids: Sequence[int]) -> list[Document]:

@@ -12,10 +12,10 @@ from alembic.script import ScriptDirectory
 
 import gateway.migrations
 from gateway.config import Settings
-from gateway.sources import Sources
-from gateway.sources.mongo_schema import ensure_collections
-from gateway.sources.mysql import create_database_if_missing
-from gateway.sources.neo4j_schema import ensure_constraints
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import ensure_collections
+from gateway.stores.mysql.client import create_database_if_missing
+from gateway.stores.neo4j.schema import ensure_constraints
 
 MIGRATIONS = Path(gateway.migrations.__file__).parent
 

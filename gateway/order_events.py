@@ -23,7 +23,7 @@ from typing import Any
 
 from gateway.config import Settings
 from gateway.errors import SourceError
-from gateway.sources import Sources
+from gateway.stores import Sources
 
 log = logging.getLogger(__name__)
 

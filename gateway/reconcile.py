@@ -14,10 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gateway.sources import Sources, mongo_bulk, mysql_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
-from gateway.sources.mysql_bulk import Table
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import bulk as mysql_bulk
+from gateway.stores.mysql import tables as t
+from gateway.stores.mysql.bulk import Table
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 SAMPLE = 5
 Store = Literal["mongodb", "neo4j"]

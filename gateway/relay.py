@@ -1,6 +1,6 @@
 """The outbox relay: applies MySQL's outbox events to Neo4j and MongoDB, at least once, idempotently.
 
-Each round claims a batch (a lease, no lock held while other stores are called: gateway/sources/mysql_outbox.py),
+Each round claims a batch (a lease, no lock held while other stores are called: gateway/stores/mysql/outbox.py),
 applies the events, and marks them processed. A store that is down (SourceError) puts the event back with
 backoff, without counting an attempt: it is delayed, never parked. Any other failure is the event's own (a bad
 payload, an unknown type): it counts, and after ``relay_max_attempts`` the event is parked, reported, and no
@@ -24,19 +24,21 @@ from typing import Any
 
 from gateway import order_events
 from gateway.config import Settings
-from gateway.documents import Event, UserProfile, parse
 from gateway.errors import SourceError
 from gateway.metrics import metrics_documents
-from gateway.sources import Sources, mongo_projection, mysql_outbox
-from gateway.sources import neo4j_projection as cypher
-from gateway.sources.mongo import Document
-from gateway.sources.mysql_outbox import OutboxEvent
+from gateway.stores import Sources
+from gateway.stores.mongo import projection as mongo_projection
+from gateway.stores.mongo.client import Document
+from gateway.stores.mongo.documents import Event, UserProfile, parse
+from gateway.stores.mysql import outbox as mysql_outbox
+from gateway.stores.mysql.outbox import OutboxEvent
+from gateway.stores.neo4j import projection as cypher
 from loaders.cached import invalidate
 
 log = logging.getLogger("gateway.relay")
 
 # Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, in chunks:
-# gateway/sources/mongo_projection.py).
+# gateway/stores/mongo/projection.py).
 APPLY_CONCURRENCY = 8
 
 

@@ -24,13 +24,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.documents import ProductAttributes, UserProfile, parse
 from gateway.metrics import metrics_documents
 from gateway.reconcile import Comparison, ReconcileReport, check
-from gateway.sources import Sources, mongo_bulk, mysql_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo import Document
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.client import Document
+from gateway.stores.mongo.documents import ProductAttributes, UserProfile, parse
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import bulk as mysql_bulk
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 CHUNK = 5000
 METRICS_CHUNK = 500  # per-product aggregates over ratings and order lines: smaller statements

@@ -19,7 +19,10 @@ from typing import Any
 from tqdm import tqdm
 
 from gateway.datasets.rows import Dataset, Problem
-from gateway.documents import (
+from gateway.errors import BadUserInput
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.documents import (
     ProductAttributes,
     ProductMetrics,
     RegistryEntry,
@@ -28,11 +31,11 @@ from gateway.documents import (
     parse,
     validate_attributes,
 )
-from gateway.errors import BadUserInput
-from gateway.sources import Sources, mongo_bulk, mysql_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import ATTRIBUTE_REGISTRY, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
-from gateway.sources.mysql_bulk import Table
+from gateway.stores.mongo.schema import ATTRIBUTE_REGISTRY, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import bulk as mysql_bulk
+from gateway.stores.mysql import tables as t
+from gateway.stores.mysql.bulk import Table
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 Row = dict[str, Any]
 

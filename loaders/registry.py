@@ -13,7 +13,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from gateway.config import Settings, SourceName
-from gateway.records import (
+from gateway.domain.records import (
     CategoryRecord,
     MetricsRecord,
     OrderItemRecord,
@@ -24,8 +24,9 @@ from gateway.records import (
     Scored,
     UserRecord,
 )
-from gateway.sources import Sources, mongo_reads
-from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY
+from gateway.domain.strategies import DEFAULT_STRATEGY
+from gateway.stores import Sources
+from gateway.stores.mongo import reads as mongo_reads
 from loaders.backends import BackendStatus, load_backend_status
 from loaders.batching import build
 from loaders.cached import CacheThrough, Fetch

@@ -8,9 +8,9 @@ products they do not have.
 
 from __future__ import annotations
 
+from gateway.domain.records import Scored, UserRecord
+from gateway.domain.strategies import DEFAULT_STRATEGY, Strategy
 from gateway.errors import NotFound
-from gateway.records import Scored, UserRecord
-from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY, Strategy
 from loaders.keys import RecommendationKey, TopKey
 from resolvers.arguments import top_limit
 from resolvers.info import Info

@@ -11,8 +11,8 @@ import logging
 from collections.abc import AsyncIterator
 
 from gateway import order_events
+from gateway.domain.records import OrderRecord
 from gateway.order_events import StatusChange
-from gateway.records import OrderRecord
 from loaders import Loaders
 from resolvers import lookup
 from resolvers.info import Info

@@ -11,7 +11,6 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from gateway import breaker
 from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
@@ -20,8 +19,8 @@ from gateway.datasets.rows import Dataset
 from gateway.errors import SourceError
 from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
 from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources
-from gateway.sources.mysql import create_database_if_missing
+from gateway.stores import Sources, breaker
+from gateway.stores.mysql.client import create_database_if_missing
 
 
 def make_test_settings(**overrides: object) -> Settings:

@@ -17,9 +17,11 @@ from gateway.datasets.rows import Dataset
 from gateway.reconcile import Comparison, ReconcileReport, check
 from gateway.repair import RepairRefused, refuse_emptying, repair
 from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mysql_reads, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import reads as mysql_reads
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 from tests.test_seeding import _gateway
 
 USER_ID = 23  # its node goes, with every RATED and PURCHASED edge it had

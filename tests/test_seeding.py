@@ -26,9 +26,11 @@ from gateway.datasets.rows import (
 )
 from gateway.reconcile import check
 from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mongo_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 
 async def _count(sources: Sources, table: t.Table) -> int:

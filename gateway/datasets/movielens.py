@@ -32,8 +32,6 @@ from pathlib import Path
 from gateway.datasets.movielens_kg import KG_RELATIONS, kg_attributes, read_items, read_ratings, read_users
 from gateway.datasets.rows import (
     AttributeSpec,
-    AttributeType,
-    AttributeValue,
     Category,
     Dataset,
     Order,
@@ -45,6 +43,7 @@ from gateway.datasets.rows import (
     User,
     UserProfileDocument,
 )
+from gateway.domain.attributes import AttributeType, AttributeValue
 
 WHEEL_NAME = "recbole-1.2.1-py3-none-any.whl"
 MEMBER_DIR = "recbole/dataset_example/ml-100k/"

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-AttributeType = Literal["int", "float", "str", "bool", "list[str]"]
-AttributeValue = int | float | str | bool | list[str]
+from gateway.domain.attributes import AttributeType, AttributeValue
 
 
 @dataclass(frozen=True, slots=True)

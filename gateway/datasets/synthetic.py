@@ -22,8 +22,6 @@ from typing import Literal
 
 from gateway.datasets.rows import (
     AttributeSpec,
-    AttributeType,
-    AttributeValue,
     Category,
     Dataset,
     Order,
@@ -34,6 +32,7 @@ from gateway.datasets.rows import (
     User,
     UserProfileDocument,
 )
+from gateway.domain.attributes import AttributeType, AttributeValue
 
 OrderStatus = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
 ROOT_CATEGORY_ID = 1

@@ -34,8 +34,8 @@ from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.http.request import GraphQLRequest
 from gateway.persisted import Manifests, is_sha256, sha256_hex
-from gateway.sources import redis_persisted
-from gateway.sources.redis import RedisSource
+from gateway.stores.redis import persisted as redis_persisted
+from gateway.stores.redis.client import RedisSource
 from schema import schema
 from schema.extensions.limits import lexical_errors, structural_errors
 

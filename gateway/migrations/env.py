@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.config import Settings
-from gateway.sources.mysql import engine_url
-from gateway.sources.mysql_tables import metadata
+from gateway.stores.mysql.client import engine_url
+from gateway.stores.mysql.tables import metadata
 
 config = context.config
 target_metadata = metadata

@@ -44,7 +44,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway import breaker
+from gateway.stores import breaker
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus reads
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"

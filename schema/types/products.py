@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.records import CategoryRecord, ProductRecord
+from gateway.domain.records import CategoryRecord, ProductRecord
 from resolvers import graph
 from resolvers.info import Info
 from schema.scalars import Money

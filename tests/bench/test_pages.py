@@ -13,7 +13,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.stores import Sources
 from tests.serving import Served
 
 

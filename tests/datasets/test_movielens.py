@@ -12,7 +12,8 @@ import pytest
 
 from gateway.datasets.movielens import ensure_wheel, load, load_from_texts, price_cents
 from gateway.datasets.movielens_kg import KG_RELATIONS
-from gateway.datasets.rows import AttributeValue, Dataset, Problem
+from gateway.datasets.rows import Dataset, Problem
+from gateway.domain.attributes import AttributeValue
 
 CACHE_DIR = Path.home() / ".cache" / "polyglot-gateway"
 EXPECTED_ORDERS = 21_184

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from gateway.config import Settings
 from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.stores import Sources
 from loaders.cached import invalidate
 from tests.conftest import gql, round_trips
 

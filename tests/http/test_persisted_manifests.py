@@ -23,7 +23,7 @@ from gateway.app import create_app
 from gateway.config import Settings
 from gateway.http.media import GRAPHQL_RESPONSE, JSON
 from gateway.persisted import ManifestError
-from gateway.sources.redis_persisted import key
+from gateway.stores.redis.persisted import key
 from tests.http.conftest import serve
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 from gateway.config import Settings
 from gateway.datasets import synthetic
 from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.stores import Sources
 from gateway.trace import Trace, tracing
 from loaders import Loaders
 from tests.conftest import gql, make_test_settings, round_trips

@@ -15,9 +15,9 @@ from sqlalchemy import select, union
 
 from gateway.config import Settings
 from gateway.evaluation import recency_neighbours
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
-from gateway.sources import neo4j_recommendations as recs
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import recommendations as recs
 from loaders.cached import invalidate
 from tests.cache.test_entity_cache import cache_of
 from tests.conftest import gql, make_test_settings

@@ -7,7 +7,7 @@ import pytest
 
 from gateway.config import Settings
 from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.stores import Sources
 from loaders.cached import invalidate
 from tests.conftest import eventually, gql
 from tests.services import services

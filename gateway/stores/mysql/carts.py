@@ -13,21 +13,19 @@ Items are stored as ``[[product_id, quantity], ...]`` sorted by product id; an e
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.errors import NotFound
 from gateway.stores.guard import guarded
 from gateway.stores.mysql import tables as t
 from gateway.stores.mysql.client import DRIVER_ERRORS, MySQLSource
-from gateway.stores.mysql.transactions import ATTEMPTS, RETRIED_ERRNOS, now
+from gateway.stores.mysql.retry import lock_conflict, retried
+from gateway.stores.mysql.transactions import now
 
 T = TypeVar("T")
 Items = dict[int, int]
@@ -38,15 +36,6 @@ class Snapshot:
     items: Items
     version: int
     ttl_s: int  # seconds the cart has left to live (it expires cart_ttl_s after its last change)
-
-
-class _Retry(Exception):
-    """The lock could not be taken (deadlock, lock wait timeout): nothing was done yet, try again."""
-
-
-def _errno(exc: DBAPIError) -> int | None:
-    args = getattr(exc.orig, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None
 
 
 async def _snapshot(conn: AsyncConnection, user_id: int, max_age_s: int) -> Snapshot | None:
@@ -68,14 +57,9 @@ async def _snapshot(conn: AsyncConnection, user_id: int, max_age_s: int) -> Snap
 
 
 async def _lock_user(conn: AsyncConnection, user_id: int, *, shared: bool) -> None:
-    try:
-        found = (
-            await conn.execute(select(t.users.c.id).where(t.users.c.id == user_id).with_for_update(read=shared))
-        ).first()
-    except DBAPIError as exc:
-        if _errno(exc) in RETRIED_ERRNOS:
-            raise _Retry from exc
-        raise
+    found = (
+        await conn.execute(select(t.users.c.id).where(t.users.c.id == user_id).with_for_update(read=shared))
+    ).first()
     if found is None:
         raise NotFound(f"user {user_id} not found")
 
@@ -91,20 +75,21 @@ async def _locked(
 ) -> T:
     """Run ``work`` in a transaction holding the user's row lock. Only taking the lock is retried: once it is
     held, ``work`` has called Redis, and that must not happen twice."""
+    held = False  # the lock is held: work() may have called Redis, so nothing is run again from then on
 
     async def run() -> T:
-        for attempt in range(1, ATTEMPTS + 1):
-            try:
-                async with source.engine.begin() as conn:
-                    await _lock_user(conn, user_id, shared=shared)
-                    return await work(conn)
-            except _Retry as exc:
-                if attempt == ATTEMPTS:
-                    raise (exc.__cause__ or exc) from None
-                await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
-        raise AssertionError("unreachable")
+        nonlocal held
+        async with source.engine.begin() as conn:
+            await _lock_user(conn, user_id, shared=shared)
+            held = True
+            return await work(conn)
 
-    return await guarded(source, timeout, run(), DRIVER_ERRORS, operation=operation, keys=[user_id])
+    def lock_not_taken(exc: BaseException) -> bool:
+        return not held and lock_conflict(exc)
+
+    return await guarded(
+        source, timeout, retried(run, retry_if=lock_not_taken), DRIVER_ERRORS, operation=operation, keys=[user_id]
+    )
 
 
 async def snapshot(source: MySQLSource, timeout: float, *, user_id: int, max_age_s: int) -> Snapshot | None:

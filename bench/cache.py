@@ -48,7 +48,7 @@ from markdown import replace_section  # bench/ is sys.path[0] when run as a scri
 from read_path import bench_settings, machine, prepare, server_versions
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
+from gateway.jobs.datasets import synthetic
 from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,10 +41,10 @@ from read_path import counts, expected_counts, machine, serve
 from gateway import evaluation
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import holdout, movielens
-from gateway.datasets.rows import Dataset
-from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
-from gateway.seeding import Seeder
+from gateway.jobs.datasets import holdout, movielens
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.jobs.seeding import Seeder
 from gateway.stores import Sources
 from gateway.stores.neo4j import recommendations as recs
 from schema.types.strategies import RecommendationStrategy

@@ -30,10 +30,10 @@ from starlette.types import Receive, Scope, Send
 from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.datasets.rows import Dataset
-from gateway.migrate import downgrade_mysql, upgrade_mysql
-from gateway.seeding import Seeder
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import downgrade_mysql, upgrade_mysql
+from gateway.jobs.seeding import Seeder
 from gateway.stores import Source, Sources
 from gateway.stores.mongo import schema as m
 from gateway.stores.mysql import bulk as mysql_bulk

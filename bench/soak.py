@@ -33,7 +33,7 @@ from writes import sql
 
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import synthetic
+from gateway.jobs.datasets import synthetic
 from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]

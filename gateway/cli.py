@@ -114,7 +114,7 @@ def _service_env(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway import migrate
+    from gateway.jobs import migrate
 
     if args.downgrade:
         migrate.downgrade_mysql(settings, args.downgrade)
@@ -138,8 +138,8 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.datasets import movielens, synthetic
-    from gateway.seeding import Seeder
+    from gateway.jobs.datasets import movielens, synthetic
+    from gateway.jobs.seeding import Seeder
     from gateway.stores import Sources
 
     if args.dataset == "movielens-100k":
@@ -182,8 +182,8 @@ async def _already_seeded(sources: object) -> bool:
 
 
 def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.reconcile import check
-    from gateway.repair import RepairRefused, repair
+    from gateway.jobs.reconcile import check
+    from gateway.jobs.repair import RepairRefused, repair
     from gateway.stores import Sources
 
     async def run() -> int:
@@ -207,8 +207,8 @@ def _reconcile(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _relay(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.jobs.relay import Relay
     from gateway.observability import logs
-    from gateway.relay import Relay
     from gateway.stores import Sources
 
     logs.configure(settings)

@@ -1,6 +1,6 @@
 """Mutations act as the viewer: validated input, then ONE MySQL transaction with its outbox event.
 
-Neo4j and MongoDB follow through the relay (gateway/relay.py); nothing here calls them.
+Neo4j and MongoDB follow through the relay (gateway/jobs/relay.py); nothing here calls them.
 """
 
 from __future__ import annotations

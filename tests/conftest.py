@@ -14,11 +14,11 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import movielens
-from gateway.datasets.rows import Dataset
 from gateway.errors import SourceError
-from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
-from gateway.seeding import Seeder, SeedReport
+from gateway.jobs.datasets import movielens
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.jobs.seeding import Seeder, SeedReport
 from gateway.stores import Sources, breaker
 from gateway.stores.mysql.client import create_database_if_missing
 

@@ -13,10 +13,10 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from gateway.config import Settings
-from gateway.datasets.rows import Dataset
-from gateway.reconcile import Comparison, ReconcileReport, check
-from gateway.repair import RepairRefused, refuse_emptying, repair
-from gateway.seeding import Seeder, SeedReport
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.reconcile import Comparison, ReconcileReport, check
+from gateway.jobs.repair import RepairRefused, refuse_emptying, repair
+from gateway.jobs.seeding import Seeder, SeedReport
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 from gateway.stores.mysql import reads as mysql_reads

@@ -14,7 +14,7 @@ import pytest_asyncio
 from sqlalchemy import delete, func, select
 
 from gateway.config import Settings
-from gateway.datasets.rows import (
+from gateway.jobs.datasets.rows import (
     AttributeSpec,
     Dataset,
     Order,
@@ -24,8 +24,8 @@ from gateway.datasets.rows import (
     User,
     UserProfileDocument,
 )
-from gateway.reconcile import check
-from gateway.seeding import Seeder, SeedReport
+from gateway.jobs.reconcile import check
+from gateway.jobs.seeding import Seeder, SeedReport
 from gateway.stores import Sources
 from gateway.stores.mongo import bulk as mongo_bulk
 from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES

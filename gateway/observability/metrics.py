@@ -1,4 +1,4 @@
-"""Prometheus metrics of the running gateway (GET /metrics), kept apart from gateway/metrics.py (product metrics).
+"""Prometheus metrics of the running gateway (GET /metrics), kept apart from gateway/jobs/product_metrics.py.
 
 Every name starts with ``gateway_``; every label takes a bounded set of values, never an id:
 

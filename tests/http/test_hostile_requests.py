@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from tests.conftest import token_for
 
 GQL = "application/graphql-response+json"

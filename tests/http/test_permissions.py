@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.auth import mint
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from tests.conftest import make_test_settings, token_for
 
 OWNER, OTHER = 21, 22

@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.migrate import upgrade_mysql
-from gateway.seeding import Seeder
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.migrate import upgrade_mysql
+from gateway.jobs.seeding import Seeder
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import ensure_collections
 from tests.conftest import eventually, gql, make_test_settings

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.seeding import SeedReport
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.seeding import SeedReport
 from gateway.stores import Sources
 from gateway.trace import Trace, tracing
 from loaders import Loaders

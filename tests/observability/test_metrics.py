@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from gateway.jobs.seeding import SeedReport
 from gateway.observability import metrics
-from gateway.seeding import SeedReport
 from tests.conftest import gql, make_test_settings
 from tests.http.conftest import serve
 from tests.observability.conftest import parse, scrape, total, value

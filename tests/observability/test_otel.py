@@ -13,8 +13,8 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from gateway.jobs.seeding import SeedReport
 from gateway.observability import otel
-from gateway.seeding import SeedReport
 from tests.conftest import gql, make_test_settings
 from tests.http.conftest import serve
 

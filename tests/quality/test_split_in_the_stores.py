@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
 
-from gateway.datasets import holdout
 from gateway.evaluation import held_out_present
+from gateway.jobs.datasets import holdout
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import EVENTS
 from gateway.stores.mysql import tables as t

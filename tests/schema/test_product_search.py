@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from gateway.stores import Sources
 from gateway.stores.mysql import tables as t
 from tests.conftest import gql

@@ -8,7 +8,7 @@ import pytest_asyncio
 from pymongo import AsyncMongoClient, monitoring
 
 from gateway.config import Settings
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from gateway.stores.mongo import reads as mongo_reads
 from gateway.stores.mongo.client import MongoSource
 

@@ -13,9 +13,9 @@ import pytest_asyncio
 from sqlalchemy import delete, select, update
 
 from gateway.config import Settings
-from gateway.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument
-from gateway.relay import Relay
-from gateway.seeding import Seeder, SeedReport
+from gateway.jobs.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument
+from gateway.jobs.relay import Relay
+from gateway.jobs.seeding import Seeder, SeedReport
 from gateway.stores import Sources
 from gateway.stores.mongo import bulk as mongo_bulk
 from gateway.stores.mongo.schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS

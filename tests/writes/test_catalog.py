@@ -10,7 +10,7 @@ import httpx
 import pytest_asyncio
 from sqlalchemy import delete, select
 
-from gateway.relay import Relay
+from gateway.jobs.relay import Relay
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, USER_PROFILES
 from gateway.stores.mysql import tables as t

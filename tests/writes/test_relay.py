@@ -10,8 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from gateway.reconcile import check
-from gateway.relay import Relay
+from gateway.jobs.reconcile import check
+from gateway.jobs.relay import Relay
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import EVENTS, PRODUCT_METRICS
 from gateway.stores.mysql import outbox as mysql_outbox

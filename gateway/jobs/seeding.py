@@ -18,8 +18,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from gateway.datasets.rows import Dataset, Problem
 from gateway.errors import BadUserInput
+from gateway.jobs.datasets.rows import Dataset, Problem
 from gateway.stores import Sources
 from gateway.stores.mongo import bulk as mongo_bulk
 from gateway.stores.mongo.documents import (

@@ -7,8 +7,8 @@ payload, an unknown type): it counts, and after ``relay_max_attempts`` the event
 longer holds up its aggregate. Several relays may run at once.
 
 Once a round has marked its events processed, the order status changes among them are published on Redis pub/sub
-for ``orderStatusChanged`` subscribers (gateway/order_events.py): best effort, a failure is logged and does not
-fail the round.
+for ``orderStatusChanged`` subscribers (gateway/jobs/order_events.py): best effort, a failure is logged and does
+not fail the round.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway import order_events
 from gateway.config import Settings
 from gateway.errors import SourceError
-from gateway.metrics import metrics_documents
+from gateway.jobs import order_events
+from gateway.jobs.product_metrics import metrics_documents
 from gateway.stores import Sources
 from gateway.stores.mongo import projection as mongo_projection
 from gateway.stores.mongo.client import Document

@@ -29,8 +29,9 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.datasets.movielens_kg import KG_RELATIONS, kg_attributes, read_items, read_ratings, read_users
-from gateway.datasets.rows import (
+from gateway.domain.attributes import AttributeType, AttributeValue
+from gateway.jobs.datasets.movielens_kg import KG_RELATIONS, kg_attributes, read_items, read_ratings, read_users
+from gateway.jobs.datasets.rows import (
     AttributeSpec,
     Category,
     Dataset,
@@ -43,7 +44,6 @@ from gateway.datasets.rows import (
     User,
     UserProfileDocument,
 )
-from gateway.domain.attributes import AttributeType, AttributeValue
 
 WHEEL_NAME = "recbole-1.2.1-py3-none-any.whl"
 MEMBER_DIR = "recbole/dataset_example/ml-100k/"

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from gateway.datasets.rows import (
+from gateway.domain.attributes import AttributeType, AttributeValue
+from gateway.jobs.datasets.rows import (
     AttributeSpec,
     Category,
     Dataset,
@@ -32,7 +33,6 @@ from gateway.datasets.rows import (
     User,
     UserProfileDocument,
 )
-from gateway.domain.attributes import AttributeType, AttributeValue
 
 OrderStatus = Literal["pending", "paid", "shipped", "delivered", "cancelled"]
 ROOT_CATEGORY_ID = 1

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.datasets.movielens_kg import parse_id, parse_whole, read_table
-from gateway.datasets.rows import Rating
+from gateway.jobs.datasets.movielens_kg import parse_id, parse_whole, read_table
+from gateway.jobs.datasets.rows import Rating
 
 INTERACTIONS = "ml-100k.inter"
 

@@ -4,7 +4,7 @@ Each check pairs a MySQL key set with the copy another store should hold: users 
 products with attribute and metric documents and Product nodes, categories with Category nodes and their parent
 links with SUBCATEGORY_OF edges, product_categories with IN_CATEGORY edges, ratings with RATED edges, and the lines
 of orders not cancelled with PURCHASED edges (the relay removes a cancelled order's edges). Drift is what is missing
-from the copy or extra in it; gateway/repair.py mends it.
+from the copy or extra in it; gateway/jobs/repair.py mends it.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.metrics import metrics_documents
-from gateway.reconcile import Comparison, ReconcileReport, check
+from gateway.jobs.product_metrics import metrics_documents
+from gateway.jobs.reconcile import Comparison, ReconcileReport, check
 from gateway.stores import Sources
 from gateway.stores.mongo import bulk as mongo_bulk
 from gateway.stores.mongo.client import Document

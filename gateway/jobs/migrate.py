@@ -10,14 +10,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-import gateway.migrations
+import gateway.jobs.migrations
 from gateway.config import Settings
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import ensure_collections
 from gateway.stores.mysql.client import create_database_if_missing
 from gateway.stores.neo4j.schema import ensure_constraints
 
-MIGRATIONS = Path(gateway.migrations.__file__).parent
+MIGRATIONS = Path(gateway.jobs.migrations.__file__).parent
 
 
 def alembic_config(settings: Settings) -> Config:

@@ -25,7 +25,7 @@ from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.stores import Sources
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("gateway.order_events")
 
 STATUS_OF_EVENT = {"order.created": "pending", "order.cancelled": "cancelled"}  # order.status_changed: its "to"
 

@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Container, Iterator
 
-from gateway.datasets.rows import Problem
+from gateway.jobs.datasets.rows import Problem
 
 _TITLE_YEAR = re.compile(r"\((\d{4})\)\s*$")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from evaluation import held_out_present  # bench/evaluation.py
 from sqlalchemy import delete, insert, select
 
-from gateway.evaluation import held_out_present
 from gateway.jobs.datasets import holdout
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import EVENTS

@@ -14,7 +14,7 @@ Both rank the whole catalogue (full ranking, no sampled negatives). ``recency_ne
 ``graph`` strategy (gateway/stores/neo4j/recommendations.py) in matrix form: the bench checks the Cypher against it
 and tunes its constants with it on a validation split. ``held_out_present`` looks for held-out pairs in the stores.
 
-numpy is a development dependency: the server never imports this module.
+numpy is a development dependency, hence this module lives in bench/, outside the shipped package.
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ import httpx
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
 from starlette.types import Receive, Scope, Send
 
-from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
+from gateway.http.app import create_app
 from gateway.jobs.datasets import synthetic
 from gateway.jobs.datasets.rows import Dataset
 from gateway.jobs.migrate import downgrade_mysql, upgrade_mysql

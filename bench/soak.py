@@ -218,7 +218,7 @@ async def measure(args: argparse.Namespace) -> None:
     runs = []
     for name, fault in (("steady", None), (f"{args.store} stopped and restarted", args.store)):
         print(f"soak: {name}", flush=True)
-        async with server("soak", ["gateway.asgi:app"], env, "/ready") as srv:
+        async with server("soak", ["gateway.http.asgi:app"], env, "/ready") as srv:
             async with httpx.AsyncClient(base_url=srv.url, timeout=30.0) as http:
                 json = {"Content-Type": "application/json"}
                 (await http.post("/graphql", content=mix.registration(), headers=json)).raise_for_status()

@@ -17,11 +17,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from gateway import cache_codec, trace
+from gateway import trace
 from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.stores import Sources
 from gateway.stores.redis import cache as redis_cache
+from loaders import cache_codec
 
 log = logging.getLogger("gateway.cache")
 

@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
 from gateway.errors import SourceError
+from gateway.http.app import create_app
 from gateway.jobs.datasets import movielens
 from gateway.jobs.datasets.rows import Dataset
 from gateway.jobs.migrate import ensure_document_and_graph_schema, upgrade_mysql

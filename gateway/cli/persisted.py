@@ -13,7 +13,7 @@ from gateway.config import Settings
 
 def _persisted_add(settings: Settings, args: argparse.Namespace) -> int:
     """Validate a release's manifest (documents parse and validate, sha256 ids match) and copy it into the folder."""
-    from gateway.persisted import ManifestError, Manifests, manifest_paths, read_manifest, schema_problems
+    from gateway.http.manifests import ManifestError, Manifests, manifest_paths, read_manifest, schema_problems
     from schema import schema
 
     source: Path = args.file
@@ -52,7 +52,7 @@ def _persisted_add(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _persisted_list(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.persisted import ManifestError, Manifests, manifest_paths
+    from gateway.http.manifests import ManifestError, Manifests, manifest_paths
 
     paths = manifest_paths(settings.persisted_manifests, settings.persisted_dir)
     try:

@@ -12,8 +12,8 @@ from gateway.config import Settings
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gateway.http.manifests import ManifestError, Manifests, manifest_paths
     from gateway.observability import logs, metrics
-    from gateway.persisted import ManifestError, Manifests, manifest_paths
 
     try:  # the app loads them too: checked here first so a bad manifest is one clear line, not a traceback
         Manifests.load(manifest_paths(settings.persisted_manifests, settings.persisted_dir))
@@ -26,7 +26,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         print("gateway serve: --reload runs one process: drop --workers (or GATEWAY_WORKERS)", file=sys.stderr)
         return 2
     uvicorn.run(
-        "gateway.asgi:app",  # an import string: each worker process imports the app (and builds its own clients)
+        "gateway.http.asgi:app",  # an import string: each worker process imports the app (and builds its own clients)
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=workers,

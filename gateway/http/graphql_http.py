@@ -40,12 +40,12 @@ from gateway.config import Settings
 from gateway.context import Context
 from gateway.http.context import build_context
 from gateway.http.graphiql import page_html
+from gateway.http.manifests import Manifests
 from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
 from gateway.http.persisted import PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
 from gateway.http.response_cache import Plan, ResponseCache
 from gateway.observability import request as observed
-from gateway.persisted import Manifests
 from gateway.trace import tracing
 from schema import schema
 

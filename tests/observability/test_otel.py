@@ -99,7 +99,7 @@ def test_tracing_off_loads_neither_the_tracing_sdk_nor_the_exporter() -> None:
     """(redis-py imports parts of opentelemetry by itself when it is installed: its metrics API, not tracing.)"""
     code = (
         "import sys\n"
-        "from gateway.app import create_app\n"
+        "from gateway.http.app import create_app\n"
         "from gateway.config import Settings\n"
         "create_app(Settings())\n"
         "tracing = ('opentelemetry.sdk.trace', 'opentelemetry.exporter')\n"

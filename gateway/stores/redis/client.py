@@ -21,7 +21,7 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
 
 
 class RawBytes(BaseSerializer):  # type: ignore[misc]
-    """The cache stores bytes the gateway serialized itself (gateway/cache_codec.py)."""
+    """The cache stores bytes the gateway serialized itself (loaders/cache_codec.py)."""
 
     DEFAULT_ENCODING = None
 

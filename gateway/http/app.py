@@ -18,16 +18,16 @@ from gateway.http.graphiql import ASSET_PREFIX, asset_endpoint, missing_assets
 from gateway.http.graphql import GatewayGraphQL
 from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
+from gateway.http.manifests import Manifests, manifest_paths, schema_problems
 from gateway.http.prometheus import metrics_endpoint
 from gateway.jobs.relay import Relay
 from gateway.observability import otel
 from gateway.observability.metrics import operation_names
 from gateway.observability.request import instrumented
-from gateway.persisted import Manifests, manifest_paths, schema_problems
 from gateway.stores import Sources
 from schema import schema
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("gateway.app")
 
 
 class State(TypedDict):

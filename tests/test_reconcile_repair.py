@@ -22,7 +22,7 @@ from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USE
 from gateway.stores.mysql import reads as mysql_reads
 from gateway.stores.mysql import tables as t
 from gateway.stores.neo4j import bulk as neo4j_bulk
-from tests.test_seeding import _gateway
+from tests.test_seeding import run_gateway
 
 USER_ID = 23  # its node goes, with every RATED and PURCHASED edge it had
 RATER_ID = 100  # three of its RATED edges go
@@ -223,7 +223,7 @@ async def test_repair_command_prints_both_checks_and_exits_0_once_mended(
             "users → mongodb:user_profiles": (set(), {STRAY_PROFILE + 1}),
         }
 
-        done = await asyncio.to_thread(_gateway, settings, "reconcile", "--repair")
+        done = await asyncio.to_thread(run_gateway, settings, "reconcile", "--repair")
 
         assert done.returncode == 0, done.stdout + done.stderr
         before, after = done.stdout.split("after repair:")
@@ -234,7 +234,7 @@ async def test_repair_command_prints_both_checks_and_exits_0_once_mended(
         assert "DRIFT" not in after
         assert after.strip().endswith("no drift: every store agrees with MySQL")
         assert await edges_of(sources, "User", RATER_ID) == edges
-        checked = await asyncio.to_thread(_gateway, settings, "reconcile", "--check")
+        checked = await asyncio.to_thread(run_gateway, settings, "reconcile", "--check")
         assert checked.returncode == 0, checked.stdout
     finally:
         await put_back(sources, movielens_dataset, {})

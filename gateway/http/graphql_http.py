@@ -1,4 +1,4 @@
-"""GraphQL over HTTP: GET and POST /graphql, answered as the GraphQL-over-HTTP spec and DESIGN.md say.
+"""GraphQL over HTTP: GET and POST /graphql, answered as the GraphQL-over-HTTP spec and docs/ARCHITECTURE.md say.
 
 Each outcome and its status (the body is JSON in the media type picked from Accept, always charset=utf-8):
 
@@ -155,7 +155,7 @@ class GraphQLHTTP:
         if plan is not None:
             headers[CACHE_HEADER] = plan.outcome.split(" ")[0]
         if any((error.extensions or {}).get("code") == "UNAUTHENTICATED" for error in errors):
-            status = 401  # a field needs a signed-in viewer and the request has none (DESIGN.md's table)
+            status = 401  # a field needs a signed-in viewer and the request has none (docs/ARCHITECTURE.md's table)
             headers["WWW-Authenticate"] = BEARER_CHALLENGE
         response = _respond(body, status, media_type, headers)
         response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)

@@ -1,4 +1,5 @@
-"""Products and categories. MySQL owns a product; its MongoDB and Neo4j fields are nullable (DESIGN.md)."""
+"""Products and categories. MySQL owns a product; its MongoDB and Neo4j fields are nullable, so that a store that is
+down nulls only its own fields (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A corpus of malformed and hostile requests: each gets DESIGN.md's status and code, none a 5xx, and the
-gateway (and every store's data) is fine afterwards.
+"""A corpus of malformed and hostile requests: each gets the status and code docs/ARCHITECTURE.md gives
+it, none a 5xx, and the gateway (and every store's data) is fine afterwards.
 
 Sent with ``Accept: application/graphql-response+json`` so documents that never run answer 400.
 """

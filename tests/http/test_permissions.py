@@ -1,4 +1,5 @@
-"""Every permission rule both ways: the user themself, another user, an admin, a guest (DESIGN.md's table)."""
+"""Every permission rule both ways: the user themself, another user, an admin, a guest (the table in
+docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

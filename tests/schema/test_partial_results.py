@@ -1,4 +1,5 @@
-"""A store that is down nulls only the fields it serves: the rest of the object still resolves (DESIGN.md)."""
+"""A store that is down nulls only the fields it serves: the rest of the object still resolves
+(docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 

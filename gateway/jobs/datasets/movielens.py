@@ -3,7 +3,7 @@
 The data's licence forbids redistribution: the wheel is downloaded into a cache folder at setup and the files
 are read from it with :mod:`zipfile`; nothing is extracted, nothing lands in the repository.
 
-Mapping (see DESIGN.md, "Data for demos, tests and benchmarks"):
+Mapping (why: docs/ARCHITECTURE.md):
 
 - users -> User, ``created_at`` = the user's first rating (UTC); email and name are made up from the id.
 - genres -> categories: root ``Movies`` (id 1) and one subcategory per genre, ids 2.. in sorted genre-name order;

@@ -4,7 +4,7 @@
 
 bench/read_path.py's synthetic data in gateway_bench (MySQL, Mongo; Neo4j is the demo's graph, only read). Each
 server is its own uvicorn process (one process, 127.0.0.1, a free port, access log off): the gateway
-(``gateway.asgi:app``) once per mode, and as the reference a plain strawberry app (``strawberry.asgi.GraphQL``
+(``gateway.http.asgi:app``) once per mode, and as the reference a plain strawberry app (``strawberry.asgi.GraphQL``
 over a one-field schema) answering ``{ __typename }``. Modes, as GATEWAY_* variables of the gateway's process:
 
     uncached          GATEWAY_ENTITY_CACHE=false GATEWAY_RESPONSE_CACHE=false
@@ -48,8 +48,8 @@ from markdown import replace_section  # bench/ is sys.path[0] when run as a scri
 from read_path import bench_settings, machine, prepare, server_versions
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.sources import Sources
+from gateway.jobs.datasets import synthetic
+from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
@@ -431,7 +431,7 @@ def gateway_env(settings: Settings, mode: Mode) -> dict[str, str]:
 async def run_gateway(
     settings: Settings, mode: Mode, args: argparse.Namespace, response_cache: bool
 ) -> tuple[Check, list[Load]]:
-    async with server(mode.name, ["gateway.asgi:app"], gateway_env(settings, mode), "/ready") as srv:
+    async with server(mode.name, ["gateway.http.asgi:app"], gateway_env(settings, mode), "/ready") as srv:
         bodies = gateway_bodies()
         async with httpx.AsyncClient(base_url=srv.url, timeout=30.0) as http:
             registration = orjson.dumps({"query": PRODUCT_PAGE, "variables": {"id": "1"}, "extensions": APQ})
@@ -588,7 +588,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
     text = (
         f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}; "
         f"{packages}. One run of the command measures every row. Each server is its own process: `python -m "
-        "uvicorn` (one process, uvloop + httptools, access log off, 127.0.0.1), the gateway (`gateway.asgi:app`) "
+        "uvicorn` (one process, uvloop + httptools, access log off, 127.0.0.1), the gateway (`gateway.http.asgi:app`) "
         "restarted per mode with bench/read_path.py's settings (gateway_bench in MySQL and Mongo, synthetic "
         f"{args.orders:,} orders; Neo4j is the demo's graph) and plain strawberry (`strawberry.asgi.GraphQL` over "
         "a one-field schema) as the reference, answering `{ __typename }`. The gateway's request is the persisted "

@@ -35,13 +35,13 @@ import httpx
 import orjson
 import wrk
 from cache import server
+from gateway.datasets import synthetic
 from markdown import replace_section
 from pages import PRODUCT_PAGE, USER_PAGE
 from read_path import bench_settings, machine, prepare
 
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Execution plans: the plan executor against the resolvers and a hand-written endpoint"
@@ -124,7 +124,7 @@ async def serving(name: str, settings: Settings, env: dict[str, str]) -> AsyncIt
     if name == FLOOR:
         app, ready = ["--app-dir", str(ROOT / "bench"), "floor:app"], "/health"
     else:
-        app, ready = ["gateway.asgi:app"], "/ready"
+        app, ready = ["gateway.http.asgi:app"], "/ready"
     async with server(name.replace(" ", "-").replace(",", ""), app, environment(settings, env), ready) as srv:
         yield srv
 

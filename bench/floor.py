@@ -34,7 +34,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.config import Settings
-from gateway.sources import neo4j_reads, neo4j_recommendations
+from gateway.stores.neo4j import reads as neo4j_reads
+from gateway.stores.neo4j import recommendations as neo4j_recommendations
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

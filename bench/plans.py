@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.sources import Sources
-from gateway.sources import neo4j_reads as graph
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES
+from gateway.stores.neo4j import reads as graph
 
-# The SQL of gateway/sources/mysql_reads.py's order_pages_by_user (one user, a page of 20 + 1) and items_by_order.
+# The SQL of gateway/stores/mysql/reads.py's order_pages_by_user (one user, a page of 20 + 1) and items_by_order.
 ORDERS_OF_USER = (
     "SELECT * FROM (SELECT o.*, row_number() OVER (PARTITION BY o.user_id ORDER BY o.created_at DESC, o.id DESC) "
     "AS rn FROM orders o WHERE o.user_id IN ({ids})) AS ranked WHERE ranked.rn <= 21 ORDER BY ranked.user_id, "

@@ -14,7 +14,7 @@ Then: the held-out pairs are asserted absent from MySQL (ratings, order lines), 
 relationship between the two nodes), and the training pairs present; every user's top 10 is asked of the
 in-process app (httpx ASGITransport, an admin token, default limits: ``--batch`` users per request as aliases of
 ``recommendations(userId, limit: 10, strategy)``), for each strategy; HR@10 and NDCG@10 are computed beside
-popularity and item-kNN (cosine) baselines computed here from the same training data (gateway/evaluation.py).
+popularity and item-kNN (cosine) baselines computed here from the same training data (bench/evaluation.py).
 Also: the ``graph`` strategy's scoring in matrix form, against which the Cypher's lists are compared, and the
 validation split (each user's second-to-last rating, never the last) on which its constants were chosen.
 """
@@ -34,19 +34,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import evaluation
 import httpx
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
 from read_path import counts, expected_counts, machine, serve
 
-from gateway import evaluation
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import holdout, movielens
-from gateway.datasets.rows import Dataset
-from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
-from gateway.seeding import Seeder
-from gateway.sources import Sources
-from gateway.sources import neo4j_recommendations as recs
+from gateway.jobs.datasets import holdout, movielens
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.jobs.seeding import Seeder
+from gateway.stores import Sources
+from gateway.stores.neo4j import recommendations as recs
 from schema.types.strategies import RecommendationStrategy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -283,7 +283,7 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
     notes += [
         f"- Checks: `POPULAR` through the gateway gives the popularity baseline's list for {same_popular} of "
         f"{len(users)} users (units sold = ratings here: one unit per order line). The `GRAPH` Cypher gives the same "
-        f"top {TOP} as its matrix form (gateway/evaluation.py `recency_neighbours`) for {same_graph} of {len(users)} "
+        f"top {TOP} as its matrix form (bench/evaluation.py `recency_neighbours`) for {same_graph} of {len(users)} "
         f"users; the matrix form scores HR@{TOP} {model_quality.hit_rate:.4f}, NDCG@{TOP} {model_quality.ndcg:.4f}"
         + (
             "."
@@ -326,7 +326,7 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         "27018, 7688). Full ranking: every product the user has not interacted with is a candidate. The gateway's "
         f"lists are its answers to `recommendations(userId, limit: {TOP}, strategy)` over GraphQL (in-process app, "
         "httpx ASGITransport, default limits, entity cache off so that every list is computed in this run); the "
-        "baselines are computed by the bench from the same training ratings (gateway/evaluation.py). HR@10: share of "
+        "baselines are computed by the bench from the same training ratings (bench/evaluation.py). HR@10: share of "
         "users whose held-out product is in their top 10; NDCG@10: mean of 1/log2(rank + 1) (0 when absent).\n\n" + body
     )
     replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated

@@ -27,16 +27,17 @@ import httpx
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
 from starlette.types import Receive, Scope, Send
 
-from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.datasets.rows import Dataset
-from gateway.migrate import downgrade_mysql, upgrade_mysql
-from gateway.seeding import Seeder
-from gateway.sources import Source, Sources, mysql_bulk
-from gateway.sources import mongo_schema as m
-from gateway.sources import mysql_tables as t
+from gateway.http.app import create_app
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import downgrade_mysql, upgrade_mysql
+from gateway.jobs.seeding import Seeder
+from gateway.stores import Source, Sources
+from gateway.stores.mongo import schema as m
+from gateway.stores.mysql import bulk as mysql_bulk
+from gateway.stores.mysql import tables as t
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "read_path.json"  # the raw figures, for bench/plots.py

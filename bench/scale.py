@@ -53,10 +53,10 @@ from scale_report import section
 from seeding import TimedSeeder
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.datasets.rows import Dataset
-from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
-from gateway.sources import Sources
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent

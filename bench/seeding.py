@@ -19,12 +19,13 @@ from markdown import replace_section  # bench/ is sys.path[0] when run as a scri
 from read_path import bench_settings, machine, server_versions
 
 from gateway.config import Settings
-from gateway.datasets import movielens, synthetic
-from gateway.datasets.rows import Dataset
-from gateway.migrate import downgrade_mysql, ensure_document_and_graph_schema, upgrade_mysql
-from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, neo4j_bulk
-from gateway.sources.mongo_schema import COLLECTIONS
+from gateway.jobs.datasets import movielens, synthetic
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import downgrade_mysql, ensure_document_and_graph_schema, upgrade_mysql
+from gateway.jobs.seeding import Seeder, SeedReport
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import COLLECTIONS
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Seeding throughput"

@@ -33,8 +33,8 @@ from writes import sql
 
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.sources import Sources
+from gateway.jobs.datasets import synthetic
+from gateway.stores import Sources
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Soak: mixed queries at 64 connections, and with a store stopped and restarted"
@@ -218,7 +218,7 @@ async def measure(args: argparse.Namespace) -> None:
     runs = []
     for name, fault in (("steady", None), (f"{args.store} stopped and restarted", args.store)):
         print(f"soak: {name}", flush=True)
-        async with server("soak", ["gateway.asgi:app"], env, "/ready") as srv:
+        async with server("soak", ["gateway.http.asgi:app"], env, "/ready") as srv:
             async with httpx.AsyncClient(base_url=srv.url, timeout=30.0) as http:
                 json = {"Content-Type": "application/json"}
                 (await http.post("/graphql", content=mix.registration(), headers=json)).raise_for_status()

@@ -33,9 +33,11 @@ from read_path import bench_settings, machine, prepare, serve
 
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.relay import Relay
-from gateway.sources import Sources, mysql_outbox, neo4j_bulk
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.relay import Relay
+from gateway.stores import Sources
+from gateway.stores.mysql import outbox as mysql_outbox
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Writes: a burst of mixed writes, and outbox lag"

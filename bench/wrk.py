@@ -8,6 +8,7 @@ Install it with ``apt-get install wrk`` (the bench says so when it is missing).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import tempfile
@@ -91,7 +92,7 @@ async def run(url: str, calls: Sequence[Call], *, connections: int, seconds: flo
         await asyncio.wait((waiting,), timeout=0.5)
     out = (await waiting)[0].decode()
     cpu = cpu_seconds(pid) - cpu_before
-    Path(script.name).unlink(missing_ok=True)
+    os.unlink(script.name)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     failed = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|connect|read|write|timeout)[: ]+(\d+)", out))
     return Result(

@@ -66,9 +66,9 @@ class Settings(BaseSettings):
     source_timeout_s: float = Field(default=2.0, gt=0)
     # ... except in the batch commands (gateway seed, reconcile, migrate), whose bulk reads and writes at a million
     # orders outlast a request's bound: there every store call (and each client's socket) is bounded by this
-    # instead. Bulk calls are never bounded below 60-120 s (gateway/sources/base.bulk_bound).
+    # instead. Bulk calls are never bounded below 60-120 s (gateway/stores/guard.bulk_bound).
     batch_timeout_s: float = Field(default=120.0, gt=0)
-    # Circuit breaker per store (gateway/breaker.py): open after this many consecutive failures (unavailable or
+    # Circuit breaker per store (gateway/stores/breaker.py): open after this many consecutive failures (unavailable or
     # timed out); while open, calls to that store fail at once; after breaker_reset_s one probe call goes through.
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_s: float = Field(default=5.0, gt=0)

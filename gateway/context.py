@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket
 
 from gateway.auth import Viewer
 from gateway.config import Settings
-from gateway.sources import Sources
+from gateway.stores import Sources
 from gateway.trace import Trace
 from loaders import Loaders
 

@@ -12,7 +12,7 @@
         │   └── SourceAuthFailed      SOURCE_UNAVAILABLE   (credentials refused: retrying will not help)
         └── SourceTimeout             TIMEOUT              (no answer within the source timeout)
 
-Source modules translate driver exceptions into ``SourceError`` with ``raise ... from exc``; nothing else
+Store modules translate driver exceptions into ``SourceError`` with ``raise ... from exc``; nothing else
 ever sees a driver exception. Anything that is not a ``GatewayError`` is masked before it reaches a client.
 """
 

@@ -1,6 +1,6 @@
 """Per-request accounting of every call to a store: what ``extensions.explain`` reports.
 
-``guarded()`` (gateway/sources/base.py) is the one door every store call goes through, and it records each call
+``guarded()`` (gateway/stores/guard.py) is the one door every store call goes through, and it records each call
 here: one record is one round trip (one SQL statement, one Mongo command, one Cypher query, one Redis command
 or pipeline). The trace of the running request lives in a context variable, so DataLoader batches, which run
 in tasks created from the request, record into the right request without anyone passing it along.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from gateway.config import SourceName
 from gateway.errors import SourceError
-from gateway.sources import Sources
+from gateway.stores import Sources
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Reading entities through the merged-entity cache: one MGET for a batch, the misses fetched once (batched, the
-stores in parallel), written back with one conditional multi-set (gateway/sources/redis_cache.py).
+stores in parallel), written back with one conditional multi-set (gateway/stores/redis/cache.py).
 
 An entity is fetched as its parts (a product: MySQL row, MongoDB document, MongoDB metrics), each a record, None,
 or the exception that kept it. Only an entity with every part is cached; a part that failed is answered as that
@@ -17,10 +17,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from gateway import cache_codec, trace
+from gateway import trace
 from gateway.config import Settings
 from gateway.errors import SourceError
-from gateway.sources import Sources, redis_cache
+from gateway.stores import Sources
+from gateway.stores.redis import cache as redis_cache
+from loaders import cache_codec
 
 log = logging.getLogger("gateway.cache")
 

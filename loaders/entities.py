@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.records import (
+from gateway.domain.records import (
     CategoryRecord,
     MetricsRecord,
     OrderItemRecord,
@@ -16,7 +16,9 @@ from gateway.records import (
     ProfileRecord,
     UserRecord,
 )
-from gateway.sources import Sources, mongo_reads, mysql_reads
+from gateway.stores import Sources
+from gateway.stores.mongo import reads as mongo_reads
+from gateway.stores.mysql import reads as mysql_reads
 from loaders.batching import grouped
 from loaders.cached import Parts
 from loaders.keys import OrderPageKey

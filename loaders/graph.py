@@ -6,9 +6,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Sequence
 
-from gateway.records import Scored
-from gateway.sources import Sources, neo4j_reads, neo4j_recommendations
-from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY
+from gateway.domain.records import Scored
+from gateway.domain.strategies import DEFAULT_STRATEGY
+from gateway.stores import Sources
+from gateway.stores.neo4j import reads as neo4j_reads
+from gateway.stores.neo4j import recommendations as neo4j_recommendations
 from loaders.cached import Parts
 from loaders.keys import MAX_TOP, RecommendationKey, TopKey
 

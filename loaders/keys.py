@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY, Strategy
+from gateway.domain.strategies import DEFAULT_STRATEGY, Strategy
 
 MAX_TOP = 100  # the longest graph answer a client may ask for; a cached recommendation list holds this many
 
@@ -26,7 +26,7 @@ class TopKey(NamedTuple):
 
 
 class RecommendationKey(NamedTuple):
-    """A user's best ``limit`` recommendations by ``strategy`` (gateway/sources/neo4j_recommendations.py)."""
+    """A user's best ``limit`` recommendations by ``strategy`` (gateway/stores/neo4j/recommendations.py)."""
 
     id: int
     limit: int

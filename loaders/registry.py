@@ -14,8 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from gateway.config import Settings, SourceName
-from gateway.errors import SourceError
-from gateway.records import (
+from gateway.domain.records import (
     CategoryRecord,
     MetricsRecord,
     OrderItemRecord,
@@ -26,8 +25,10 @@ from gateway.records import (
     Scored,
     UserRecord,
 )
-from gateway.sources import Sources, mongo_reads
-from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY
+from gateway.domain.strategies import DEFAULT_STRATEGY
+from gateway.errors import SourceError
+from gateway.stores import Sources
+from gateway.stores.mongo import reads as mongo_reads
 from loaders.backends import BackendStatus, load_backend_status
 from loaders.batcher import Batcher, Fetch
 from loaders.cached import CacheThrough, Parts

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
-from gateway.records import ProductRecord
-from gateway.sources import Sources, mongo_reads, mysql_reads
-from gateway.sources.product_query import AttributeCondition, ProductSelection
+from gateway.domain.records import ProductRecord
+from gateway.domain.selection import AttributeCondition, ProductSelection
+from gateway.stores import Sources
+from gateway.stores.mongo import reads as mongo_reads
+from gateway.stores.mysql import reads as mysql_reads
 from loaders.batcher import Batcher
 
 METRIC_SORTS = {"rating": "rating_avg", "popularity": "popularity"}

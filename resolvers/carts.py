@@ -1,9 +1,9 @@
 """Carts: Redis holds them; a signed-in user's is also snapshotted to MySQL so that it survives a Redis loss.
 
 Whose cart: the viewer's (``cart:{user_id}``) when a token is sent, else the guest session's
-(``cart:session:{session_id}``, from ``X-Session-Id`` or the session cookie). A change of a user's cart runs
-under that user's MySQL row lock and writes the snapshot from the cart Redis answers with (mysql_carts.py); a
-guest's cart is Redis only. Reading a user's cart whose key is missing restores it from the snapshot; with Redis
+(``cart:session:{session_id}``, from ``X-Session-Id`` or the session cookie). A change of a user's cart runs under
+that user's MySQL row lock and writes the snapshot from the cart Redis answers with (gateway/stores/mysql/carts.py);
+a guest's cart is Redis only. Reading a user's cart whose key is missing restores it from the snapshot; with Redis
 down, reading a user's cart answers the snapshot, and every change fails with SOURCE_UNAVAILABLE.
 
 Checkout turns the viewer's cart into an order through ``writes.create_order`` and only then takes the ordered
@@ -19,11 +19,12 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
+from gateway.domain.records import OrderRecord
 from gateway.errors import BadUserInput, Conflict, NotFound, SourceError
-from gateway.records import OrderRecord
-from gateway.sources import mysql_carts, redis_carts
-from gateway.sources.mysql_carts import Snapshot
-from gateway.sources.redis_carts import CartState, Items, Seed
+from gateway.stores.mysql import carts as mysql_carts
+from gateway.stores.mysql.carts import Snapshot
+from gateway.stores.redis import carts as redis_carts
+from gateway.stores.redis.carts import CartState, Items, Seed
 from resolvers import writes
 from resolvers.arguments import parse_id
 from resolvers.info import Resolving

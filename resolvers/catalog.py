@@ -10,9 +10,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.documents import ProductAttributes, allowed_attributes, parse, validate_attributes
 from gateway.errors import BadUserInput, Forbidden, NotFound
-from gateway.sources import mongo_reads, mongo_writes, mysql_catalog
+from gateway.stores.mongo import reads as mongo_reads
+from gateway.stores.mongo import writes as mongo_writes
+from gateway.stores.mongo.documents import ProductAttributes, allowed_attributes, parse, validate_attributes
+from gateway.stores.mysql import catalog as mysql_catalog
 from resolvers.arguments import parse_id
 from resolvers.freshness import forget
 from resolvers.info import Resolving

@@ -1,5 +1,6 @@
-"""What a mutation drops from the caches before it returns (DESIGN.md's read-your-writes promise): the entries of
-the MySQL-owned and Mongo-only data it changed, in Redis and in the request's own DataLoaders."""
+"""What a mutation drops from the caches before it returns, so that its client reads its own write at once
+(read-your-writes, docs/ARCHITECTURE.md): the entries of the MySQL-owned and Mongo-only data it changed, in Redis
+and in the request's own DataLoaders."""
 
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from gateway.domain.records import ProductRecord, Scored, UserRecord
+from gateway.domain.strategies import DEFAULT_STRATEGY, Strategy
 from gateway.errors import NotFound
-from gateway.records import ProductRecord, Scored, UserRecord
-from gateway.sources.neo4j_recommendations import DEFAULT_STRATEGY, Strategy
 from loaders.batcher import Batcher
 from loaders.keys import RecommendationKey, TopKey
 from resolvers.arguments import top_limit

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from gateway.domain.records import OrderRecord, ProductRecord, UserRecord
 from gateway.errors import NotFound
-from gateway.records import OrderRecord, ProductRecord, UserRecord
 from resolvers.arguments import parse_id
 from resolvers.info import Resolving
 from resolvers.permissions import owner_or_admin, signed_in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.records import OrderRecord
+from gateway.domain.records import OrderRecord
 from loaders.keys import OrderPageKey
 from resolvers import cursors
 from resolvers.arguments import page_size

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.domain.selection import AttributeCondition, AttributeScalar, ProductSelection
 from gateway.errors import BadUserInput
-from gateway.sources.product_query import AttributeCondition, AttributeScalar, ProductSelection
 from loaders.search import ProductPage
 from resolvers import cursors
 from resolvers.arguments import page_size, parse_id

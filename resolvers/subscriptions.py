@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from gateway import order_events
-from gateway.order_events import StatusChange
-from gateway.records import OrderRecord
+from gateway.domain.records import OrderRecord
+from gateway.jobs import order_events
+from gateway.jobs.order_events import StatusChange
 from loaders import Loaders
 from resolvers import lookup
 from resolvers.info import Resolving

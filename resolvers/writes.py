@@ -1,6 +1,6 @@
 """Mutations act as the viewer: validated input, then ONE MySQL transaction with its outbox event.
 
-Neo4j and MongoDB follow through the relay (gateway/relay.py); nothing here calls them.
+Neo4j and MongoDB follow through the relay (gateway/jobs/relay.py); nothing here calls them.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import suppress
 
+from gateway.domain.records import OrderRecord
 from gateway.errors import BadUserInput, Forbidden
-from gateway.records import OrderRecord
-from gateway.sources import mysql_orders
-from gateway.sources.mysql_orders import Line
+from gateway.stores.mysql import orders as mysql_orders
+from gateway.stores.mysql.orders import Line
 from resolvers.arguments import parse_id
 from resolvers.freshness import forget
 from resolvers.info import Resolving

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,17 +13,22 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
-from gateway import breaker
-from gateway.app import create_app
 from gateway.auth import mint
 from gateway.config import Settings
-from gateway.datasets import movielens
-from gateway.datasets.rows import Dataset
 from gateway.errors import SourceError
-from gateway.migrate import ensure_document_and_graph_schema, upgrade_mysql
-from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources
-from gateway.sources.mysql import create_database_if_missing
+from gateway.http.app import create_app
+from gateway.jobs.datasets import movielens
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.migrate import ensure_document_and_graph_schema, upgrade_mysql
+from gateway.jobs.seeding import Seeder, SeedReport
+from gateway.stores import Sources, breaker
+from gateway.stores.mysql.client import create_database_if_missing
+
+# The bench scripts import each other as top-level modules (bench/ is sys.path[0] when one runs): so do the tests
+# (tests/bench, and tests/quality, which checks bench/evaluation.py).
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
 
 
 def make_test_settings(**overrides: object) -> Settings:

@@ -1,4 +1,4 @@
-"""The circuit breaker's states (gateway/breaker.py), and guarded() asking it before every store call."""
+"""The circuit breaker's states (gateway/stores/breaker.py), and guarded() asking it before every store call."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import asyncio
 
 import pytest
 
-from gateway import breaker
-from gateway.breaker import Breaker, BreakerOpen
 from gateway.errors import SourceAuthFailed, SourceTimeout, SourceUnavailable
-from gateway.sources import Sources
-from gateway.sources.base import guarded
-from gateway.sources.redis import RedisSource
+from gateway.stores import Sources, breaker
+from gateway.stores.breaker import Breaker, BreakerOpen
+from gateway.stores.guard import guarded
+from gateway.stores.redis.client import RedisSource
 from gateway.trace import Trace, tracing
 from tests.conftest import make_test_settings
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cli import service_env
+from gateway.cli.services import service_env
 from gateway.config import Settings
 from tests.serving import free_port, wait_healthy
 

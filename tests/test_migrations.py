@@ -11,9 +11,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from gateway.config import Settings
-from gateway.migrate import downgrade_mysql, head_revision, upgrade_mysql
-from gateway.sources import Sources
-from gateway.sources.mysql_tables import metadata
+from gateway.jobs.migrate import downgrade_mysql, head_revision, upgrade_mysql
+from gateway.stores import Sources
+from gateway.stores.mysql.tables import metadata
 from tests.conftest import make_test_settings
 
 TABLES = {

@@ -13,14 +13,16 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from gateway.config import Settings
-from gateway.datasets.rows import Dataset
-from gateway.reconcile import Comparison, ReconcileReport, check
-from gateway.repair import RepairRefused, refuse_emptying, repair
-from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mysql_reads, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
-from tests.test_seeding import _gateway
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.reconcile import Comparison, ReconcileReport, check
+from gateway.jobs.repair import RepairRefused, refuse_emptying, repair
+from gateway.jobs.seeding import Seeder, SeedReport
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import reads as mysql_reads
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
+from tests.test_seeding import run_gateway
 
 USER_ID = 23  # its node goes, with every RATED and PURCHASED edge it had
 RATER_ID = 100  # three of its RATED edges go
@@ -221,7 +223,7 @@ async def test_repair_command_prints_both_checks_and_exits_0_once_mended(
             "users → mongodb:user_profiles": (set(), {STRAY_PROFILE + 1}),
         }
 
-        done = await asyncio.to_thread(_gateway, settings, "reconcile", "--repair")
+        done = await asyncio.to_thread(run_gateway, settings, "reconcile", "--repair")
 
         assert done.returncode == 0, done.stdout + done.stderr
         before, after = done.stdout.split("after repair:")
@@ -232,7 +234,7 @@ async def test_repair_command_prints_both_checks_and_exits_0_once_mended(
         assert "DRIFT" not in after
         assert after.strip().endswith("no drift: every store agrees with MySQL")
         assert await edges_of(sources, "User", RATER_ID) == edges
-        checked = await asyncio.to_thread(_gateway, settings, "reconcile", "--check")
+        checked = await asyncio.to_thread(run_gateway, settings, "reconcile", "--check")
         assert checked.returncode == 0, checked.stdout
     finally:
         await put_back(sources, movielens_dataset, {})

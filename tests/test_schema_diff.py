@@ -1,4 +1,5 @@
-"""gateway/schema_diff.py and `gateway schema-diff`: what graphql-core calls breaking or dangerous, and exit codes."""
+"""gateway/cli/schema_diff.py and `gateway schema-diff`: what graphql-core calls breaking or dangerous, and exit
+codes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.schema_diff import SchemaInputError, diff
+from gateway.cli.schema_diff import SchemaInputError, diff
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 

@@ -14,7 +14,7 @@ import pytest_asyncio
 from sqlalchemy import delete, func, select
 
 from gateway.config import Settings
-from gateway.datasets.rows import (
+from gateway.jobs.datasets.rows import (
     AttributeSpec,
     Dataset,
     Order,
@@ -24,11 +24,13 @@ from gateway.datasets.rows import (
     User,
     UserProfileDocument,
 )
-from gateway.reconcile import check
-from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mongo_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.jobs.reconcile import check
+from gateway.jobs.seeding import Seeder, SeedReport
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 
 async def _count(sources: Sources, table: t.Table) -> int:
@@ -161,7 +163,7 @@ async def test_a_cancelled_order_gets_no_purchased_edge_and_no_units(sources: So
     assert not edges.drift, (edges.missing, edges.extra)
 
 
-def _gateway(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def run_gateway(settings: Settings, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "GATEWAY_MYSQL_URL": settings.mysql_url,
@@ -173,13 +175,15 @@ def _gateway(settings: Settings, *args: str, **extra: str) -> subprocess.Complet
 
 
 async def test_the_run_commands_seed_step_skips_a_seeded_database(settings: Settings, seeded: SeedReport) -> None:
-    done = await asyncio.to_thread(_gateway, settings, "seed", "--dataset", "movielens-100k", "--if-empty", "--quiet")
+    done = await asyncio.to_thread(
+        run_gateway, settings, "seed", "--dataset", "movielens-100k", "--if-empty", "--quiet"
+    )
     assert done.returncode == 0, done.stderr
     assert "every store already holds data, not seeding" in done.stdout
 
 
 async def test_reconcile_command_exits_0_without_drift(settings: Settings, seeded: SeedReport) -> None:
-    done = await asyncio.to_thread(_gateway, settings, "reconcile", "--check")
+    done = await asyncio.to_thread(run_gateway, settings, "reconcile", "--check")
     assert done.returncode == 0, done.stdout
     assert "no drift" in done.stdout
     assert "ratings → neo4j:RATED" in done.stdout
@@ -189,11 +193,11 @@ async def test_batch_commands_bound_store_calls_by_the_batch_timeout(settings: S
     """A request's bound far too short for any store call: reconcile still reads every store, under the batch bound
     (and fails when that bound is the short one, so the bound is what decides)."""
     short = {"GATEWAY_SOURCE_TIMEOUT_S": "0.000001"}
-    done = await asyncio.to_thread(_gateway, settings, "reconcile", "--check", **short)
+    done = await asyncio.to_thread(run_gateway, settings, "reconcile", "--check", **short)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no drift" in done.stdout
     failed = await asyncio.to_thread(
-        _gateway, settings, "reconcile", "--check", **short, GATEWAY_BATCH_TIMEOUT_S="0.000001"
+        run_gateway, settings, "reconcile", "--check", **short, GATEWAY_BATCH_TIMEOUT_S="0.000001"
     )
     assert failed.returncode != 0
     assert "no drift" not in failed.stdout

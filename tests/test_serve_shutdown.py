@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
 from tests.conftest import ADMIN_ID, eventually, token_for
 from tests.serving import GATEWAY, Served, new_order
 from tests.writes.conftest import stocked  # noqa: F401  (a fixture of the write tests: products in stock)

@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
 from engine.fields.parts import PRODUCT_PARTS, USER_PARTS
-from gateway.records import OrderItemRecord, OrderRecord
+from gateway.domain.records import OrderItemRecord, OrderRecord
 from resolvers import cursors
 from resolvers.orders import OrderPage
 from schema.types.pages import PageInfo

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
 from engine.fields.parts import PRODUCT_PARTS
-from gateway.records import CategoryRecord, ProductRecord, Scored
+from gateway.domain.records import CategoryRecord, ProductRecord, Scored
 from loaders.batcher import Batcher
 from loaders.registry import Loaders
 from resolvers import cursors, graph

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf, refusals
-from gateway.records import UserRecord
+from gateway.domain.records import UserRecord
 from resolvers import carts, graph, orders
 from resolvers.permissions import owner_or_admin
 

@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 from gateway.auth import session_from, viewer_from
 from gateway.config import Settings
 from gateway.context import Context
-from gateway.sources import Sources
+from gateway.stores import Sources
 from gateway.trace import Trace
 from loaders import Loaders
 

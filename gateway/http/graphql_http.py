@@ -1,4 +1,4 @@
-"""GraphQL over HTTP: GET and POST /graphql, answered as the GraphQL-over-HTTP spec and DESIGN.md say.
+"""GraphQL over HTTP: GET and POST /graphql, answered as the GraphQL-over-HTTP spec and docs/ARCHITECTURE.md say.
 
 Each outcome and its status (the body is JSON in the media type picked from Accept, always charset=utf-8):
 
@@ -42,12 +42,12 @@ from gateway.config import Settings
 from gateway.context import Context
 from gateway.http.context import build_context
 from gateway.http.graphiql import page_html
+from gateway.http.manifests import Manifests
 from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
 from gateway.http.persisted import PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
 from gateway.http.response_cache import Plan, ResponseCache
 from gateway.observability import request as observed
-from gateway.persisted import Manifests
 from gateway.trace import tracing
 
 log = logging.getLogger("gateway.http")
@@ -175,7 +175,7 @@ class GraphQLHTTP:
         if plan is not None:
             headers[CACHE_HEADER] = plan.outcome.split(" ")[0]
         if any((error.extensions or {}).get("code") == "UNAUTHENTICATED" for error in errors):
-            status = 401  # a field needs a signed-in viewer and the request has none (the status table)
+            status = 401  # a field needs a signed-in viewer and the request has none (docs/ARCHITECTURE.md's table)
             headers["WWW-Authenticate"] = BEARER_CHALLENGE
         return _respond(body, status, media_type, headers)
 

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from gateway.errors import SourceError
-from gateway.sources import Source, Sources, mysql_outbox
+from gateway.stores import Source, Sources
+from gateway.stores.mysql import outbox as mysql_outbox
 
 log = logging.getLogger(__name__)
 

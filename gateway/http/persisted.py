@@ -32,10 +32,10 @@ from graphql import GraphQLError, parse, validate
 
 from gateway.config import Settings
 from gateway.errors import SourceError
+from gateway.http.manifests import Manifests, is_sha256, sha256_hex
 from gateway.http.request import GraphQLRequest
-from gateway.persisted import Manifests, is_sha256, sha256_hex
-from gateway.sources import redis_persisted
-from gateway.sources.redis import RedisSource
+from gateway.stores.redis import persisted as redis_persisted
+from gateway.stores.redis.client import RedisSource
 from schema import schema
 from schema.extensions.limits import lexical_errors, structural_errors
 

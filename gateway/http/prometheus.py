@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from gateway.errors import SourceError
 from gateway.observability import metrics
-from gateway.sources import Sources, mysql_outbox
+from gateway.stores import Sources
+from gateway.stores.mysql import outbox as mysql_outbox
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The response cache: the whole result of a persisted query, per (operation hash, operation name, variables,
-viewer scope), in Redis (gateway/sources/redis_cache.py).
+viewer scope), in Redis (gateway/stores/redis/cache.py).
 
 - Only persisted operations (an APQ hash, a manifest id) that are queries; never a mutation.
 - TTL: the shortest cache hint of the document's fields (schema/cache_hints.py) within ``response_cache_ttl_s``;
@@ -28,7 +28,8 @@ from gateway.auth import Viewer
 from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.http.request import GraphQLRequest
-from gateway.sources import Sources, redis_cache
+from gateway.stores import Sources
+from gateway.stores.redis import cache as redis_cache
 from loaders.cached import keys_for
 from schema import schema
 from schema.cache_hints import max_age

@@ -1,4 +1,4 @@
-"""The hook ``guarded()`` (gateway/sources/base.py) calls once per store round trip, when the call has ended."""
+"""The hook ``guarded()`` (gateway/stores/guard.py) calls once per store round trip, when the call has ended."""
 
 from __future__ import annotations
 

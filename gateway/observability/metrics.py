@@ -1,4 +1,4 @@
-"""Prometheus metrics of the running gateway (GET /metrics), kept apart from gateway/metrics.py (product metrics).
+"""Prometheus metrics of the running gateway (GET /metrics), kept apart from gateway/jobs/product_metrics.py.
 
 Every name starts with ``gateway_``; every label takes a bounded set of values, never an id:
 
@@ -46,7 +46,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from gateway import breaker
+from gateway.stores import breaker
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus reads
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"

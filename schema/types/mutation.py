@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
-from schema.types.carts import CartMutations
+from schema.types.cart_mutations import CartMutations
 from schema.types.catalog_mutations import CatalogMutations
 from schema.types.order_mutations import OrderMutations
 

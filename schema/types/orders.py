@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from gateway.records import OrderItemRecord, OrderRecord
+from gateway.domain.records import OrderItemRecord, OrderRecord
 from resolvers import cursors
 from resolvers.info import Info
 from resolvers.orders import OrderPage

@@ -1,4 +1,5 @@
-"""Products and categories. MySQL owns a product; its MongoDB and Neo4j fields are nullable (DESIGN.md)."""
+"""Products and categories. MySQL owns a product; its MongoDB and Neo4j fields are nullable, so that a store that is
+down nulls only its own fields (docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.records import CategoryRecord, ProductRecord
+from gateway.domain.records import CategoryRecord, ProductRecord
 from resolvers import graph
 from resolvers.info import Info
 from schema.scalars import Money

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from gateway.records import Scored
+from gateway.domain.records import Scored
 from resolvers.info import Info
 from schema.types.products import Product
 

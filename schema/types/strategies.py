@@ -1,4 +1,4 @@
-"""How a list of recommendations is chosen (gateway/sources/neo4j_recommendations.py; README, "How recommendations
+"""How a list of recommendations is chosen (gateway/stores/neo4j/recommendations.py; README, "How recommendations
 are scored")."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import cast
 
 import strawberry
 
-from gateway.sources.neo4j_recommendations import Strategy
+from gateway.domain.strategies import Strategy
 
 
 @strawberry.enum(description="How recommendations are chosen; every strategy leaves out what the user already has.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.records import UserRecord
+from gateway.domain.records import UserRecord
 from resolvers import carts, graph, orders
 from resolvers.info import Info
 from resolvers.permissions import owner_or_admin

@@ -12,8 +12,8 @@ import pages
 import pytest
 
 from gateway.config import Settings
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
 from tests.serving import Served
 
 

@@ -11,9 +11,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from gateway import cache_codec
 from gateway.config import Settings
-from gateway.sources import Sources, redis_cache
+from gateway.stores import Sources
+from gateway.stores.redis import cache as redis_cache
+from loaders import cache_codec
 from loaders.cached import invalidate, keys_for
 from tests.conftest import ADMIN_ID, eventually, gql
 from tests.http.test_ready_when_a_store_stops import services

@@ -12,7 +12,7 @@ import httpx
 import orjson
 
 from gateway.config import Settings
-from gateway.sources import Sources
+from gateway.stores import Sources
 from loaders.cached import keys_for
 from tests.conftest import ADMIN_ID, token_for
 from tests.writes.conftest import PRODUCT_ID

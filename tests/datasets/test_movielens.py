@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.datasets.movielens import ensure_wheel, load, load_from_texts, price_cents
-from gateway.datasets.movielens_kg import KG_RELATIONS
-from gateway.datasets.rows import AttributeValue, Dataset, Problem
+from gateway.domain.attributes import AttributeValue
+from gateway.jobs.datasets.movielens import ensure_wheel, load, load_from_texts, price_cents
+from gateway.jobs.datasets.movielens_kg import KG_RELATIONS
+from gateway.jobs.datasets.rows import Dataset, Problem
 
 CACHE_DIR = Path.home() / ".cache" / "polyglot-gateway"
 EXPECTED_ORDERS = 21_184

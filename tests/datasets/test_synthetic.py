@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.datasets.rows import AttributeValue, Dataset
-from gateway.datasets.synthetic import generate, heavy_orders_each
+from gateway.domain.attributes import AttributeValue
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.datasets.synthetic import generate, heavy_orders_each
 
 
 @pytest.fixture(scope="module")

@@ -183,7 +183,9 @@ class _Generator:
         named = get_named_type(definition.type)
         text = name
         if alias and self.rng.random() < 0.2:
-            key = self.rng.choice([k for k in ("a", "b", "x", "alias", name + "2") if k not in used and k not in parent.fields])
+            key = self.rng.choice(
+                [k for k in ("a", "b", "x", "alias", name + "2") if k not in used and k not in parent.fields]
+            )
             used.add(key)
             text = f"{key}: {name}"
         arguments = [self._argument(parent, name, arg, spec.type) for arg, spec in definition.args.items()]
@@ -242,9 +244,10 @@ class _Generator:
                 ]
             )
         if name == "sort":
-            return {"field": _Enum(rng.choice(["ID", "PRICE", "TITLE", "RATING", "POPULARITY"])), "direction": _Enum(
-                rng.choice(["ASC", "DESC"])
-            )}
+            return {
+                "field": _Enum(rng.choice(["ID", "PRICE", "TITLE", "RATING", "POPULARITY"])),
+                "direction": _Enum(rng.choice(["ASC", "DESC"])),
+            }
         return None
 
 

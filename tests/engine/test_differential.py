@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import breaker
 from gateway.config import Settings
 from gateway.errors import SourceUnavailable
+from gateway.stores import breaker
 from schema import schema
 from tests.engine.conftest import Pair, compare
 from tests.engine.corpus import Case, collected, generated

@@ -9,8 +9,8 @@ import httpx
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
 
 
 @asynccontextmanager

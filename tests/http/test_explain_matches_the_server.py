@@ -6,8 +6,8 @@ import httpx
 from sqlalchemy import text
 
 from gateway.config import Settings
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
 from loaders.cached import invalidate
 from tests.conftest import gql, round_trips
 

@@ -1,4 +1,5 @@
-"""GraphQL over HTTP (gateway/http/graphql_http.py): requests read, media type negotiated, statuses per DESIGN.md."""
+"""GraphQL over HTTP (gateway/http/graphql_http.py): requests read, media type negotiated, statuses per
+docs/ARCHITECTURE.md."""
 
 from __future__ import annotations
 

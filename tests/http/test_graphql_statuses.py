@@ -1,4 +1,4 @@
-"""The status of each GraphQL outcome over HTTP (DESIGN.md): a document never executed is 400 as
+"""The status of each GraphQL outcome over HTTP (docs/ARCHITECTURE.md): a document never executed is 400 as
 application/graphql-response+json and 200 as application/json; executed (partial data included) is 200 in both.
 """
 

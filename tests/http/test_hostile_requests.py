@@ -1,5 +1,5 @@
-"""A corpus of malformed and hostile requests: each gets DESIGN.md's status and code, none a 5xx, and the
-gateway (and every store's data) is fine afterwards.
+"""A corpus of malformed and hostile requests: each gets the status and code docs/ARCHITECTURE.md gives
+it, none a 5xx, and the gateway (and every store's data) is fine afterwards.
 
 Sent with ``Accept: application/graphql-response+json`` so documents that never run answer 400.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from tests.conftest import token_for
 
 GQL = "application/graphql-response+json"

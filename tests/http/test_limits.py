@@ -9,7 +9,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from tests.conftest import make_test_settings, token_for
 from tests.http.conftest import serve
 

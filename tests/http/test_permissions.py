@@ -1,4 +1,5 @@
-"""Every permission rule both ways: the user themself, another user, an admin, a guest (DESIGN.md's table)."""
+"""Every permission rule both ways: the user themself, another user, an admin, a guest (the table in
+docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 
 from gateway.auth import mint
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from tests.conftest import make_test_settings, token_for
 
 OWNER, OTHER = 21, 22

@@ -1,4 +1,4 @@
-"""Persisted-operation manifests (gateway/persisted.py): Apollo's and Relay's, persisted-only mode, and the CLI.
+"""Persisted-operation manifests (gateway/http/manifests.py): Apollo's and Relay's, persisted-only mode, and the CLI.
 
 Each test builds its manifests in ``tmp_path`` and serves an app of its own with them (``persisted_dir`` points at
 an empty folder of the test's, so the repository's deploy/persisted never leaks in).
@@ -19,11 +19,11 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from gateway.app import create_app
 from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.http.manifests import ManifestError
 from gateway.http.media import GRAPHQL_RESPONSE, JSON
-from gateway.persisted import ManifestError
-from gateway.sources.redis_persisted import key
+from gateway.stores.redis.persisted import key
 from tests.http.conftest import serve
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from gateway.config import Settings
 from gateway.http.media import GRAPHQL_RESPONSE, JSON
-from gateway.sources.redis_persisted import key
+from gateway.stores.redis.persisted import key
 from tests.http.conftest import serve
 
 NEW = {"Accept": GRAPHQL_RESPONSE}

@@ -20,10 +20,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from gateway import order_events
 from gateway.config import Settings
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
+from gateway.jobs import order_events
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
 from tests.conftest import ADMIN_ID, eventually, token_for
 from tests.serving import Served, new_order
 from tests.writes.conftest import (

@@ -15,11 +15,11 @@ import pytest
 import pytest_asyncio
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.migrate import upgrade_mysql
-from gateway.seeding import Seeder
-from gateway.sources import Sources
-from gateway.sources.mongo_schema import ensure_collections
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.migrate import upgrade_mysql
+from gateway.jobs.seeding import Seeder
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import ensure_collections
 from tests.conftest import eventually, gql, make_test_settings
 from tests.http.conftest import serve
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.datasets import synthetic
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.jobs.datasets import synthetic
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
 from gateway.trace import Trace, tracing
 from loaders import Loaders
 from tests.conftest import gql, make_test_settings, round_trips

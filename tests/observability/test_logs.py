@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from gateway.config import Settings
+from gateway.jobs.seeding import SeedReport
 from gateway.observability.logs import JsonFormatter, RequestIdFilter, log_format
-from gateway.seeding import SeedReport
 from tests.conftest import make_test_settings, token_for
 from tests.http.conftest import serve
 from tests.serving import Served

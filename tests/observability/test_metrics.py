@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from gateway.jobs.seeding import SeedReport
 from gateway.observability import metrics
-from gateway.seeding import SeedReport
 from tests.conftest import gql, make_test_settings
 from tests.http.conftest import serve
 from tests.observability.conftest import parse, scrape, total, value
@@ -115,7 +115,7 @@ async def test_the_outbox_gauges_are_left_out_when_mysql_does_not_answer() -> No
 
 
 def test_metrics_can_be_switched_off() -> None:
-    from gateway.app import create_app
+    from gateway.http.app import create_app
 
     app = create_app(make_test_settings(metrics=False))
     assert "/metrics" not in {getattr(route, "path", None) for route in app.routes}

@@ -13,8 +13,8 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from gateway.jobs.seeding import SeedReport
 from gateway.observability import otel
-from gateway.seeding import SeedReport
 from tests.conftest import gql, make_test_settings
 from tests.http.conftest import serve
 
@@ -99,7 +99,7 @@ def test_tracing_off_loads_neither_the_tracing_sdk_nor_the_exporter() -> None:
     """(redis-py imports parts of opentelemetry by itself when it is installed: its metrics API, not tracing.)"""
     code = (
         "import sys\n"
-        "from gateway.app import create_app\n"
+        "from gateway.http.app import create_app\n"
         "from gateway.config import Settings\n"
         "create_app(Settings())\n"
         "tracing = ('opentelemetry.sdk.trace', 'opentelemetry.exporter')\n"

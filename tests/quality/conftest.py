@@ -18,13 +18,15 @@ import pytest_asyncio
 from sqlalchemy import delete, func, select
 
 from gateway.config import Settings
-from gateway.datasets import movielens
-from gateway.datasets.holdout import leave_last_out, training_times
-from gateway.datasets.rows import Dataset
-from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mongo_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.jobs.datasets import movielens
+from gateway.jobs.datasets.holdout import leave_last_out, training_times
+from gateway.jobs.datasets.rows import Dataset
+from gateway.jobs.seeding import Seeder, SeedReport
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 from loaders.cached import invalidate
 
 USERS, FILMS, GROUPS = 36, 24, 3

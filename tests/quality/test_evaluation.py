@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from gateway.evaluation import evaluate, item_knn, popularity, rank_of, recency_neighbours
+from evaluation import evaluate, item_knn, popularity, rank_of, recency_neighbours  # bench/evaluation.py
 
 
 def test_hit_rate_and_ndcg_by_hand() -> None:

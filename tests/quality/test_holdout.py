@@ -4,10 +4,10 @@ ratings is derived from the rest."""
 from __future__ import annotations
 
 from gateway.config import Settings
-from gateway.datasets import movielens
-from gateway.datasets.holdout import last_interactions, leave_last_out
-from gateway.datasets.movielens import read_texts
-from gateway.datasets.rows import Dataset
+from gateway.jobs.datasets import movielens
+from gateway.jobs.datasets.holdout import last_interactions, leave_last_out
+from gateway.jobs.datasets.movielens import read_texts
+from gateway.jobs.datasets.rows import Dataset
 
 HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from evaluation import held_out_present  # bench/evaluation.py
 from sqlalchemy import delete, insert, select
 
-from gateway.datasets import holdout
-from gateway.evaluation import held_out_present
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import EVENTS
+from gateway.jobs.datasets import holdout
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import EVENTS
+from gateway.stores.mysql import tables as t
 from tests.quality.conftest import Toy
 
 NOTHING = {"mysql ratings": 0, "mysql order_items": 0, "mongodb events": 0}

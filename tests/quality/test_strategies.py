@@ -1,5 +1,5 @@
 """Every recommendation strategy through the GraphQL API, on the toy split: top N, best first, nothing the user
-already has; ``GRAPH`` scores as its matrix form says (gateway/evaluation.py); only ``GRAPH`` is cached."""
+already has; ``GRAPH`` scores as its matrix form says (bench/evaluation.py); only ``GRAPH`` is cached."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+from evaluation import recency_neighbours  # bench/evaluation.py (tests/conftest.py puts bench/ on sys.path)
 from sqlalchemy import select, union
 
 from gateway.config import Settings
-from gateway.evaluation import recency_neighbours
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
-from gateway.sources import neo4j_recommendations as recs
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import recommendations as recs
 from loaders.cached import invalidate
 from tests.cache.test_entity_cache import cache_of
 from tests.conftest import gql, make_test_settings
@@ -101,7 +101,7 @@ async def test_each_strategy_answers_top_n_new_to_each_user_in_one_round_trip(
 
 
 async def test_graph_scores_as_its_matrix_form(uncached: httpx.AsyncClient, toy: Toy) -> None:
-    """The Cypher against gateway/evaluation.py's ``recency_neighbours`` with the same constants: the same top N,
+    """The Cypher against bench/evaluation.py's ``recency_neighbours`` with the same constants: the same top N,
     each score the matrix form's divided by 2 sqrt 2 (the graph counts a rating's RATED and PURCHASED edges)."""
     model = recency_neighbours(
         toy.train, toy.films, recent=recs.RECENT, half_life=recs.HALF_LIFE, neighbours=recs.GRAPH_NEIGHBOURS

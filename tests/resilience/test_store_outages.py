@@ -17,10 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway import breaker
 from gateway.config import Settings
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources, breaker
 from loaders.cached import invalidate
 from tests.conftest import eventually
 from tests.services import paused, services

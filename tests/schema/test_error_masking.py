@@ -9,7 +9,7 @@ import pytest
 from graphql import GraphQLError
 
 from gateway.errors import NotFound, SourceUnavailable
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 from schema.extensions.error_codes import classify
 
 

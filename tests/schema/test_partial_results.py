@@ -1,4 +1,5 @@
-"""A store that is down nulls only the fields it serves: the rest of the object still resolves (DESIGN.md)."""
+"""A store that is down nulls only the fields it serves: the rest of the object still resolves
+(docs/ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
 from loaders.cached import invalidate
 from tests.conftest import eventually, gql
 from tests.services import services

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
 from tests.conftest import gql
 
 SEARCH = """

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
 from tests.conftest import gql
 
 PRODUCT = """

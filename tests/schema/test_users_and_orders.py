@@ -11,9 +11,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import delete, func, insert, select, union
 
-from gateway.seeding import SeedReport
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
+from gateway.jobs.seeding import SeedReport
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
 from tests.conftest import gql
 
 USER = """

@@ -13,12 +13,14 @@ import pytest_asyncio
 from sqlalchemy import delete, select, update
 
 from gateway.config import Settings
-from gateway.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument
-from gateway.relay import Relay
-from gateway.seeding import Seeder, SeedReport
-from gateway.sources import Sources, mongo_bulk, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS
+from gateway.jobs.datasets.rows import AttributeSpec, Dataset, Product, ProductDocument
+from gateway.jobs.relay import Relay
+from gateway.jobs.seeding import Seeder, SeedReport
+from gateway.stores import Sources
+from gateway.stores.mongo import bulk as mongo_bulk
+from gateway.stores.mongo.schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 
 PRODUCT_ID = 900_100
 OTHER_ID = 900_101

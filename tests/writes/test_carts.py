@@ -15,10 +15,10 @@ import pytest_asyncio
 from sqlalchemy import delete, func, select, update
 
 from gateway.config import Settings
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
-from gateway.sources.mysql_orders import now
-from gateway.sources.redis_carts import checkout_lock_key, guest_key, user_key
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
+from gateway.stores.mysql.transactions import now
+from gateway.stores.redis.carts import checkout_lock_key, guest_key, user_key
 from tests.conftest import gql, make_test_settings
 from tests.http.conftest import serve
 from tests.writes.conftest import OTHER_ID, PRODUCT_ID, STOCK, stock_of

@@ -10,10 +10,11 @@ import httpx
 import pytest_asyncio
 from sqlalchemy import delete, select
 
-from gateway.relay import Relay
-from gateway.sources import Sources, neo4j_bulk
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES, USER_PROFILES
+from gateway.jobs.relay import Relay
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, USER_PROFILES
+from gateway.stores.mysql import tables as t
+from gateway.stores.neo4j import bulk as neo4j_bulk
 from tests.conftest import gql
 from tests.writes.conftest import OTHER_ID, PRODUCT_ID
 from tests.writes.test_orders import line, order

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.config import Settings
-from gateway.sources import Sources
-from gateway.sources import mysql_tables as t
+from gateway.stores import Sources
+from gateway.stores.mysql import tables as t
 from tests.conftest import gql
 from tests.writes.conftest import OTHER_ID, PRODUCT_ID, STOCK, relay, stock_of
 

@@ -10,11 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import insert, select
 
-from gateway.reconcile import check
-from gateway.relay import Relay
-from gateway.sources import Sources, mysql_outbox
-from gateway.sources import mysql_tables as t
-from gateway.sources.mongo_schema import EVENTS, PRODUCT_METRICS
+from gateway.jobs.reconcile import check
+from gateway.jobs.relay import Relay
+from gateway.stores import Sources
+from gateway.stores.mongo.schema import EVENTS, PRODUCT_METRICS
+from gateway.stores.mysql import outbox as mysql_outbox
+from gateway.stores.mysql import tables as t
 from tests.conftest import eventually, gql, make_test_settings
 from tests.http.test_ready_when_a_store_stops import services
 from tests.writes.conftest import OTHER_ID, PRODUCT_ID, STOCK

@@ -1,0 +1,5 @@
+"""ASGI entry point for uvicorn and other servers: ``gateway.http.asgi:app`` (settings from GATEWAY_*)."""
+
+from gateway.http.app import create_app
+
+app = create_app()

@@ -1,0 +1,283 @@
+"""The outbox relay: applies MySQL's outbox events to Neo4j and MongoDB, at least once, idempotently.
+
+Each round claims a batch (a lease, no lock held while other stores are called: gateway/stores/mysql/outbox.py),
+applies the events, and marks them processed. A store that is down (SourceError) puts the event back with
+backoff, without counting an attempt: it is delayed, never parked. Any other failure is the event's own (a bad
+payload, an unknown type): it counts, and after ``relay_max_attempts`` the event is parked, reported, and no
+longer holds up its aggregate. Several relays may run at once.
+
+Once a round has marked its events processed, the order status changes among them are published on Redis pub/sub
+for ``orderStatusChanged`` subscribers (gateway/jobs/order_events.py): best effort, a failure is logged and does
+not fail the round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.config import Settings
+from gateway.errors import SourceError
+from gateway.jobs import order_events
+from gateway.jobs.product_metrics import metrics_documents
+from gateway.stores import Sources
+from gateway.stores.mongo import projection as mongo_projection
+from gateway.stores.mongo.client import Document
+from gateway.stores.mongo.documents import Event, UserProfile, parse
+from gateway.stores.mysql import outbox as mysql_outbox
+from gateway.stores.mysql.outbox import OutboxEvent
+from gateway.stores.neo4j import projection as cypher
+from loaders.cached import invalidate
+
+log = logging.getLogger("gateway.relay")
+
+# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, in chunks:
+# gateway/stores/mongo/projection.py).
+APPLY_CONCURRENCY = 8
+
+
+@dataclass(slots=True)
+class RoundReport:
+    applied: list[int] = field(default_factory=list)
+    delayed: list[int] = field(default_factory=list)
+    parked: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Deferred:
+    """An applied event's MongoDB writes that the round makes once for all its events."""
+
+    events: list[Document] = field(default_factory=list)
+    metrics: set[int] = field(default_factory=set)
+    cached: set[tuple[str, int]] = field(default_factory=set)  # entity cache entries of derived data to drop
+    published: list[order_events.StatusChange] = field(default_factory=list)  # once the event is marked processed
+
+
+class BadEvent(Exception):
+    """The event itself cannot be applied (its payload or type): retrying the same event will not help."""
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class Relay:
+    def __init__(self, sources: Sources, settings: Settings, name: str | None = None) -> None:
+        self.sources = sources
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+        self.timeout = settings.write_timeout_s
+
+    async def run_once(self) -> RoundReport:
+        """Claim one batch and apply it; an empty report when nothing is due."""
+        report = RoundReport()
+        events = await mysql_outbox.claim(
+            self.sources.mysql,
+            self.timeout,
+            relay=self.name,
+            limit=self.settings.relay_batch_size,
+            lease_s=self.settings.relay_lease_s,
+        )
+        gate = asyncio.Semaphore(APPLY_CONCURRENCY)
+
+        async def bounded(event: OutboxEvent) -> Deferred | BaseException:
+            async with gate:
+                return await self._apply_one(event)
+
+        outcomes = await asyncio.gather(*(bounded(event) for event in events))
+        applied = [(e, o) for e, o in zip(events, outcomes, strict=True) if isinstance(o, Deferred)]
+        failed = [(e, o) for e, o in zip(events, outcomes, strict=True) if not isinstance(o, Deferred)]
+        try:
+            await self._flush([work for _, work in applied])
+        except Exception as exc:  # the round's MongoDB writes failed: every event that needed them goes back
+            failed += [(event, exc) for event, _ in applied]
+            applied = []
+        done = [event.id for event, _ in applied]
+        await mysql_outbox.mark_done(self.sources.mysql, self.timeout, relay=self.name, ids=done)
+        report.applied.extend(done)
+        for event, failure in failed:
+            await self._put_back(event, failure, report)
+        changes = sorted((c for _, work in applied for c in work.published), key=lambda c: c.event_id)
+        if changes:
+            await order_events.publish(self.sources, self.settings, changes)
+        return report
+
+    async def drain(self, *, max_rounds: int = 10_000, idle_rounds: int = 3) -> RoundReport:
+        """Apply until nothing is due: ``idle_rounds`` rounds in a row claim nothing (another relay may hold
+        what is due for a moment). Events put back for later do not keep the drain going."""
+        total = RoundReport()
+        idle = 0
+        for _ in range(max_rounds):
+            report = await self.run_once()
+            total.applied += report.applied
+            total.delayed += report.delayed
+            total.parked += report.parked
+            idle = 0 if report.applied or report.parked else idle + 1
+            if idle >= idle_rounds:
+                break
+            if idle:
+                await asyncio.sleep(self.settings.relay_idle_s / 4)
+        return total
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                report = await self.run_once()
+            except SourceError as exc:  # MySQL itself is down: wait for it
+                log.warning("relay %s: %s (%s)", self.name, exc, exc.detail)
+                report = RoundReport()
+            if not report.applied:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.relay_idle_s)
+
+    async def _apply_one(self, event: OutboxEvent) -> Deferred | BaseException:
+        try:
+            return await self.apply(event)
+        except Exception as exc:
+            return exc
+
+    async def _flush(self, works: list[Deferred]) -> None:
+        """The round's deferred MongoDB writes: behaviour events, then metrics recomputed once per product; then the
+        cache entries holding derived data they changed (dropping them cannot fail the round: logged, and the
+        entries expire with their TTL)."""
+        events = [doc for work in works for doc in work.events]
+        await mongo_projection.add_events(self.sources.mongodb, self.timeout, events)
+        product_ids = sorted({pid for work in works for pid in work.metrics})
+        if product_ids:
+            docs = await metrics_documents(self.sources.mysql, product_ids)
+            await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)
+        dropped = {("product", pid) for pid in product_ids}.union(*(work.cached for work in works))
+        await invalidate(self.sources, self.settings, sorted(dropped))
+
+    async def _put_back(self, event: OutboxEvent, failure: BaseException, report: RoundReport) -> None:
+        counts = not isinstance(failure, SourceError)
+        attempts = event.attempts + (1 if counts else 0)
+        delay = min(self.settings.relay_backoff_s * 2 ** min(attempts, 8), 60.0)
+        detail = failure.detail if isinstance(failure, SourceError) else repr(failure)
+        parked = await mysql_outbox.retry(
+            self.sources.mysql,
+            self.timeout,
+            relay=self.name,
+            event=event,
+            delay_s=delay,
+            error=f"{type(failure).__name__}: {detail}",
+            counts=counts,
+            max_attempts=self.settings.relay_max_attempts,
+        )
+        if parked:
+            log.error("relay %s parked outbox event %s (%s): %r", self.name, event.id, event.event_type, failure)
+            report.parked.append(event.id)
+        else:
+            report.delayed.append(event.id)
+
+    # ------------------------------------------------------------------ what each event does
+    async def apply(self, event: OutboxEvent) -> Deferred:
+        """Apply the event's own writes; what it needs of MongoDB's events and metrics is returned, to be written
+        once for the whole round (metrics are recomputed from MySQL, so one recompute serves every event)."""
+        handler = getattr(self, "_" + event.event_type.replace(".", "_"), None)
+        if handler is None:
+            raise BadEvent(f"unknown event type {event.event_type!r}")
+        payload = event.payload if isinstance(event.payload, dict) else None
+        if payload is None:
+            raise BadEvent("payload is not an object")
+        work = Deferred()
+        try:
+            await handler(event, payload, work)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadEvent(f"bad payload: {exc!r}") from exc
+        return work
+
+    async def _order_created(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        lines = [[int(pid), int(qty)] for pid, qty in p["lines"]]
+        at = _when(p["at"])
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "purchased",
+            [p["order_id"]],
+            cypher.PURCHASED,
+            user_id=int(p["user_id"]),
+            order_id=int(p["order_id"]),
+            lines=lines,
+            at=at,
+        )
+        events = [
+            {
+                **parse(
+                    Event, {"user_id": int(p["user_id"]), "type": "purchase", "product_id": pid, "ts": at}
+                ).to_mongo(),
+                "_id": f"outbox:{event.id}:{pid}",
+            }
+            for pid, _ in lines
+        ]
+        work.events += events
+        work.metrics.update(pid for pid, _ in lines)
+        work.cached.add(("recommendations", int(p["user_id"])))
+        work.published.append(order_events.change_of(event.id, event.event_type, p))
+
+    async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "unpurchased",
+            [p["order_id"]],
+            cypher.UNPURCHASED,
+            order_id=int(p["order_id"]),
+        )
+        work.metrics.update(int(pid) for pid in p["product_ids"])
+        work.cached.add(("recommendations", int(p["user_id"])))
+        work.published.append(order_events.change_of(event.id, event.event_type, p))
+
+    async def _order_status_changed(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        work.published.append(
+            order_events.change_of(event.id, event.event_type, p)
+        )  # nothing derived in the other stores: only subscribers
+
+    async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "rated",
+            [p["product_id"]],
+            cypher.RATED,
+            user_id=int(p["user_id"]),
+            product_id=int(p["product_id"]),
+            rating=int(p["rating"]),
+            at=_when(p["at"]),
+        )
+        work.metrics.add(int(p["product_id"]))
+        work.cached.add(("recommendations", int(p["user_id"])))
+
+    async def _user_registered(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        user_id = int(p["user_id"])
+        await cypher.write(self.sources.neo4j, self.timeout, "user", [user_id], cypher.USER, user_id=user_id)
+        profile = parse(UserProfile, {"_id": user_id, "preferences": p.get("preferences", {}), "stats": {}})
+        await mongo_projection.ensure_profile(self.sources.mongodb, self.timeout, profile.to_mongo())
+        work.cached.update({("user", user_id), ("recommendations", user_id)})
+
+    async def _product_updated(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        await cypher.write(
+            self.sources.neo4j,
+            self.timeout,
+            "product",
+            [p["product_id"]],
+            cypher.PRODUCT,
+            product_id=int(p["product_id"]),
+            title=str(p["title"]),
+            category_ids=[int(c) for c in p["category_ids"]],
+        )
+        work.cached.add(("product", int(p["product_id"])))
+
+    async def _product_deleted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        product_id = int(p["product_id"])
+        await cypher.write(
+            self.sources.neo4j, self.timeout, "product_delete", [product_id], cypher.NO_PRODUCT, product_id=product_id
+        )
+        await mongo_projection.forget_product(self.sources.mongodb, self.timeout, product_id)
+        work.cached.add(("product", product_id))

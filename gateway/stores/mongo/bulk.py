@@ -1,0 +1,48 @@
+"""Batched MongoDB reads and writes by ``_id`` (FerretDB: no $lookup, no transactions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gateway.stores.guard import bulk_bound, guarded
+from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
+
+
+async def _insert_missing(source: MongoSource, collection: str, docs: Sequence[Document]) -> int:
+    coll = source.db[collection]
+    ids = [doc["_id"] for doc in docs]
+    present = {doc["_id"] async for doc in coll.find({"_id": {"$in": ids}}, {"_id": 1})}
+    missing = [doc for doc in docs if doc["_id"] not in present]
+    if missing:
+        await coll.insert_many(missing, ordered=False)
+    return len(missing)
+
+
+async def insert_missing(source: MongoSource, collection: str, docs: Sequence[Document]) -> int:
+    """Insert the documents whose ``_id`` is not there yet (one find and one insert_many); returns written."""
+    if not docs:
+        return 0
+    return await guarded(source, bulk_bound(source, 60.0), _insert_missing(source, collection, docs), DRIVER_ERRORS)
+
+
+async def _ids(source: MongoSource, collection: str) -> set[Any]:
+    return {doc["_id"] async for doc in source.db[collection].find({}, {"_id": 1})}
+
+
+async def id_set(source: MongoSource, collection: str) -> set[Any]:
+    return await guarded(source, bulk_bound(source, 120.0), _ids(source, collection), DRIVER_ERRORS)
+
+
+async def delete_ids(source: MongoSource, collection: str, ids: Sequence[Any]) -> int:
+    result = await guarded(
+        source, bulk_bound(source, 60.0), source.db[collection].delete_many({"_id": {"$in": list(ids)}}), DRIVER_ERRORS
+    )
+    return int(result.deleted_count)
+
+
+async def find_by_ids(source: MongoSource, collection: str, ids: Sequence[Any]) -> list[Document]:
+    async def run() -> list[Document]:
+        return [doc async for doc in source.db[collection].find({"_id": {"$in": list(ids)}})]
+
+    return await guarded(source, bulk_bound(source, 60.0), run(), DRIVER_ERRORS)

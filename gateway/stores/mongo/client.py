@@ -1,0 +1,50 @@
+"""MongoDB (FerretDB locally), through PyMongo's native AsyncMongoClient: the only module that imports pymongo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from gateway.config import Settings
+from gateway.stores import breaker
+from gateway.stores.guard import ServerInfo, guarded
+
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (PyMongoError,)
+
+Document = dict[str, Any]
+
+
+class MongoSource:
+    name = "mongodb"
+
+    def __init__(self, settings: Settings) -> None:
+        self.timeout = settings.source_timeout_s
+        self.breaker = breaker.for_store(self.name, breaker.endpoint_of(settings.mongo_url))
+        timeout_ms = int(settings.source_timeout_s * 1000)
+        self.client: AsyncMongoClient[Document] = AsyncMongoClient(
+            settings.mongo_url,
+            # A stopped server leaves nothing to select: said before guarded()'s bound, as SOURCE_UNAVAILABLE
+            # (PyMongo waits the whole selection timeout even when the server refuses connections). Half the bound:
+            # on a loaded machine three quarters left too little margin and the answer came as TIMEOUT.
+            serverSelectionTimeoutMS=timeout_ms // 2,
+            connectTimeoutMS=timeout_ms,
+            # A hung server: guarded()'s bound answers first (TIMEOUT) and cancels the call; this is a backstop.
+            socketTimeoutMS=timeout_ms + 1000,
+            appname="polyglot-gateway",
+        )
+        self.db: AsyncDatabase[Document] = self.client[settings.mongo_database]
+
+    async def ping(self) -> None:
+        await guarded(self, self.timeout, self.client.admin.command("ping"), DRIVER_ERRORS)
+
+    async def server_info(self) -> ServerInfo:
+        info = await guarded(self, self.timeout, self.client.admin.command("buildInfo"), DRIVER_ERRORS)
+        if "ferretdbVersion" in info:
+            return ServerInfo(self.name, "FerretDB", str(info["ferretdbVersion"]).removeprefix("v"))
+        return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
+
+    async def close(self) -> None:
+        await self.client.close()

@@ -1,0 +1,87 @@
+"""What the relay writes to MongoDB: recomputed metrics (upserts), behaviour events keyed by outbox id, profiles
+created when missing. Every write is an upsert or keyed by id, so a replay changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import ReplaceOne
+from pymongo.errors import BulkWriteError
+
+from gateway.stores.guard import guarded
+from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
+from gateway.stores.mongo.schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+
+# Writes per bulk_write, sent one chunk after another. FerretDB 1.24.2 runs the updates of one command at once, each
+# holding one of its 100 SQLite connections while it needs a second one to write: once about 100 updates of
+# existing documents are in flight across all clients, every one of them waits forever (found by bench/writes.py
+# with 2 relays writing 50 at a time). 10 keeps even 8 relays far from that, at ~12 ms a chunk.
+CHUNK = 10
+DUPLICATE_KEY = 11000
+
+
+async def _bulk(
+    source: MongoSource, timeout: float, collection: str, requests: list[Any], keys: list[Any], operation: str
+) -> None:
+    for start in range(0, len(requests), CHUNK):
+        await guarded(
+            source,
+            timeout,
+            source.db[collection].bulk_write(requests[start : start + CHUNK], ordered=False),
+            DRIVER_ERRORS,
+            operation=operation,
+            keys=keys[start : start + CHUNK],
+        )
+
+
+async def replace_metrics(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
+    if not docs:
+        return
+    requests = [ReplaceOne({"_id": doc["_id"]}, doc, upsert=True) for doc in docs]
+    await _bulk(source, timeout, PRODUCT_METRICS, requests, [doc["_id"] for doc in docs], "metrics_upsert")
+
+
+async def add_events(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
+    """Insert events whose ``_id`` is not there yet (the id is derived from the outbox id): a replay's inserts fail
+    on the unique ``_id`` and are ignored. Inserts, not upserts: FerretDB on SQLite scans the collection for an
+    upsert's filter, and the events collection only grows."""
+    for start in range(0, len(docs), CHUNK):
+        chunk = docs[start : start + CHUNK]
+        await guarded(
+            source,
+            timeout,
+            _insert_new(source, chunk),
+            DRIVER_ERRORS,
+            operation="events_insert",
+            keys=[doc["_id"] for doc in chunk],
+        )
+
+
+async def _insert_new(source: MongoSource, docs: Sequence[Document]) -> None:
+    try:
+        await source.db[EVENTS].insert_many(list(docs), ordered=False)
+    except BulkWriteError as exc:
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+            raise
+        if exc.details.get("writeConcernErrors"):
+            raise
+
+
+async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> None:
+    await guarded(
+        source,
+        timeout,
+        source.db[USER_PROFILES].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True),
+        DRIVER_ERRORS,
+        operation="profile_upsert",
+        keys=[doc["_id"]],
+    )
+
+
+async def forget_product(source: MongoSource, timeout: float, product_id: int) -> None:
+    async def run() -> Any:
+        await source.db[PRODUCT_ATTRIBUTES].delete_one({"_id": product_id})
+        await source.db[PRODUCT_METRICS].delete_one({"_id": product_id})
+
+    await guarded(source, timeout, run(), DRIVER_ERRORS, operation="product_delete", keys=[product_id])

@@ -1,0 +1,134 @@
+"""Graph reads for the read path: similar users, bought together, popular products (recommendations, by
+strategy: recommendations.py).
+
+Each function is ONE Cypher query (``UNWIND $ids``) on its own session, fetching every record in one pull.
+"Interacted" means PURCHASED or RATED (one user-product pair counts once however many orders hold it).
+
+Similar users: the ``NEIGHBOURS`` users who share the most products with you, most first, ties to the lower id;
+their products, scored by the sum of the overlaps of the neighbours who have them divided by the number of your
+products, are the ``similar_users`` recommendation strategy (``RECOMMENDATIONS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, LiteralString
+
+from neo4j import READ_ACCESS
+
+from gateway.domain.records import Scored
+from gateway.stores.guard import guarded
+from gateway.stores.neo4j.client import DRIVER_ERRORS, Neo4jSource
+
+NEIGHBOURS = 50
+
+# Per user: the products they interacted with (mine) and every other user with how many of those they share.
+NEIGHBOURS_OF: LiteralString = """
+UNWIND $ids AS uid
+MATCH (u:User {id: uid})
+CALL (u) {
+  MATCH (u)-[:PURCHASED|RATED]->(p:Product)
+  WITH u, collect(DISTINCT p) AS mine
+  UNWIND mine AS p
+  MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
+  WITH mine, other, count(DISTINCT p) AS shared
+"""
+
+RECOMMENDATIONS: LiteralString = (
+    NEIGHBOURS_OF
+    + """  ORDER BY shared DESC, other.id LIMIT $neighbours
+  MATCH (other)-[:PURCHASED|RATED]->(rec:Product)
+  WITH DISTINCT mine, other, shared, rec
+  WITH mine, rec, sum(shared) AS overlap, count(other) AS people
+  WHERE NOT rec IN mine
+  WITH rec, toFloat(overlap) / size(mine) AS score, people
+  ORDER BY score DESC, rec.id LIMIT $limit
+  RETURN collect({id: rec.id, score: score, people: people}) AS items
+}
+RETURN uid AS key, items
+"""
+)
+
+BOUGHT_TOGETHER: LiteralString = """
+UNWIND $ids AS pid
+MATCH (p:Product {id: pid})
+CALL (p) {
+  MATCH (p)<-[a:PURCHASED]-(:User)-[b:PURCHASED]->(other:Product)
+  WHERE a.order_id = b.order_id AND other <> p
+  WITH other, count(DISTINCT a.order_id) AS orders
+  ORDER BY orders DESC, other.id LIMIT $limit
+  RETURN collect({id: other.id, score: orders}) AS items
+}
+RETURN pid AS key, items
+"""
+
+SIMILAR_USERS: LiteralString = (
+    NEIGHBOURS_OF
+    + """  ORDER BY shared DESC, other.id LIMIT $limit
+  RETURN collect({id: other.id, score: toFloat(shared) / size(mine), shared: shared}) AS items
+}
+RETURN uid AS key, items
+"""
+)
+
+POPULAR: LiteralString = """
+MATCH (p:Product)<-[e:PURCHASED]-(:User)
+WITH p, sum(e.qty) AS units, count(DISTINCT e.order_id) AS orders
+ORDER BY units DESC, p.id LIMIT $limit
+RETURN p.id AS id, units, orders
+"""
+
+
+async def records(
+    source: Neo4jSource, operation: str, keys: Sequence[Any], cypher: LiteralString, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    async def run() -> list[dict[str, Any]]:
+        async with source.driver.session(
+            database=source.database, default_access_mode=READ_ACCESS, fetch_size=-1
+        ) as session:
+            result = await session.run(cypher, params)
+            return [record.data() async for record in result]
+
+    return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+
+
+async def per_key(
+    source: Neo4jSource,
+    operation: str,
+    cypher: LiteralString,
+    ids: Sequence[int],
+    reason: Callable[[dict[str, Any]], str],
+    **params: Any,
+) -> list[list[Scored] | None]:
+    """Run a per-key query; None for a key whose node is not in the graph (yet)."""
+    rows = await records(source, operation, ids, cypher, {"ids": list(ids), **params})
+    found = {
+        row["key"]: [Scored(item["id"], float(item["score"]), reason(item)) for item in row["items"]] for row in rows
+    }
+    return [found.get(key) for key in ids]
+
+
+async def bought_together(source: Neo4jSource, product_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
+    return await per_key(
+        source,
+        "bought_together",
+        BOUGHT_TOGETHER,
+        product_ids,
+        lambda i: f"In {i['score']} orders together",
+        limit=limit,
+    )
+
+
+async def similar_users(source: Neo4jSource, user_ids: Sequence[int], *, limit: int) -> list[list[Scored] | None]:
+    return await per_key(
+        source, "similar_users", SIMILAR_USERS, user_ids, lambda i: f"{i['shared']} products in common", limit=limit
+    )
+
+
+def popular_reason(item: dict[str, Any]) -> str:
+    return f"Popular: {item['units']} units sold in {item['orders']} orders"
+
+
+async def popular_products(source: Neo4jSource, *, limit: int) -> list[Scored]:
+    rows = await records(source, "popular_products", (), POPULAR, {"limit": limit})
+    return [Scored(row["id"], float(row["units"]), popular_reason(row)) for row in rows]

@@ -1,0 +1,194 @@
+"""The merged-entity cache and the response cache in Redis: values the gateway serialized itself, read with one
+MGET (aiocache), written back and invalidated with one Lua script each.
+
+    {namespace}:{version}:{kind}:{id}         a cached entity (bytes), with a TTL per kind
+    {namespace}:gen:{kind}:{id}               its generation: bumped by every invalidation
+    {namespace}:{version}:response:{digest}   a cached GraphQL response (gateway/http/response_cache.py)
+    {namespace}:tag:{kind}:{id}               the responses that hold that entity: dropped with it
+    {namespace}:epoch                         moves with every invalidation
+
+A fill is conditional on the generation: a reader notes each key's generation in the same MGET that found the
+miss, and the write-back stores a value only if the generation is still the one it saw. So a reader that fetched
+from MySQL just before a mutation committed can never put the old value back after the mutation dropped it: the
+mutation bumped the generation, and the stale fill is refused. Generations carry no version, so they outlive a
+deploy that changes the cached shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.stores.guard import guarded
+from gateway.stores.redis.client import DRIVER_ERRORS, RedisSource
+
+# KEYS: data_1, gen_1, data_2, gen_2, …; ARGV: ttl_ms_1, seen_1, value_1, … ('' = no generation yet).
+_FILL = """
+local written = 0
+for i = 1, #KEYS / 2 do
+  local seen = ARGV[3 * i - 1]
+  if (redis.call('GET', KEYS[2 * i]) or '') == seen then
+    redis.call('SET', KEYS[2 * i - 1], ARGV[3 * i], 'PX', ARGV[3 * i - 2])
+    written = written + 1
+  end
+end
+return written
+"""
+
+# KEYS: epoch, then data_1, gen_1, tag_1, …; ARGV[1]: how long a generation lives (ms), longer than any TTL.
+# Each entity's cached value goes, its generation moves, and every cached response tagged with it goes too.
+_INVALIDATE = """
+redis.call('INCR', KEYS[1])
+for i = 0, (#KEYS - 1) / 3 - 1 do
+  redis.call('DEL', KEYS[3 * i + 2])
+  redis.call('INCR', KEYS[3 * i + 3])
+  redis.call('PEXPIRE', KEYS[3 * i + 3], ARGV[1])
+  local responses = redis.call('SMEMBERS', KEYS[3 * i + 4])
+  for j = 1, #responses do redis.call('DEL', responses[j]) end
+  redis.call('DEL', KEYS[3 * i + 4])
+end
+return (#KEYS - 1) / 3
+"""
+
+# KEYS: epoch, response, tag_1, …; ARGV: epoch seen ('' for none), ttl ms, body. Stored only if no entity was
+# invalidated since the lookup (the epoch is the same): a response computed before a write never outlives it.
+_STORE_RESPONSE = """
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[2])
+for i = 3, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[2])
+  if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+end
+return 1
+"""
+
+GENERATION_TTL_MS = 7 * 86_400 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Looked:
+    """One key's MGET answer: the cached bytes (None on a miss) and the generation seen with it."""
+
+    value: bytes | None
+    generation: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    kind: str
+    id: Any
+    value: bytes
+    ttl_s: float
+    generation: bytes
+
+
+class EntityKeys:
+    def __init__(self, namespace: str, version: str) -> None:
+        self.namespace = namespace
+        self.version = version
+
+    def data(self, kind: str, key: Any) -> str:
+        return f"{self.namespace}:{self.version}:{kind}:{key}"
+
+    def generation(self, kind: str, key: Any) -> str:
+        return f"{self.namespace}:gen:{kind}:{key}"
+
+    def tag(self, kind: str, key: Any) -> str:
+        """The set of cached responses that hold this entity."""
+        return f"{self.namespace}:tag:{kind}:{key}"
+
+    @property
+    def epoch(self) -> str:
+        """Moves with every invalidation."""
+        return f"{self.namespace}:epoch"
+
+    def response(self, digest: str) -> str:
+        return f"{self.namespace}:{self.version}:response:{digest}"
+
+
+async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
+    """The cached values and generations of ``ids`` (one MGET)."""
+    names = [name for key in ids for name in (keys.data(kind, key), keys.generation(kind, key))]
+    found: list[bytes | None] = await guarded(
+        source,
+        source.cache_timeout,
+        source.cache.multi_get(names),
+        DRIVER_ERRORS,
+        operation=f"mget {kind}",
+        keys=ids,
+        budget=True,
+    )
+    return [Looked(found[2 * i], found[2 * i + 1] or b"") for i in range(len(ids))]
+
+
+async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> int:
+    """Store each value whose generation is still the one seen (one script); how many were stored."""
+    if not fills:
+        return 0
+    names = [name for f in fills for name in (keys.data(f.kind, f.id), keys.generation(f.kind, f.id))]
+    args: list[Any] = [part for f in fills for part in (max(1, round(f.ttl_s * 1000)), f.generation, f.value)]
+    script = source.cache.client.eval(_FILL, len(names), *names, *args)
+    shown = [f"{f.kind}:{f.id}" for f in fills]
+    written: int = await guarded(
+        source, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown, budget=True
+    )
+    return written
+
+
+async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[tuple[str, Any]]) -> None:
+    """Drop these (kind, id) entries and bump their generations (one script)."""
+    if not entities:
+        return
+    names = [keys.epoch]
+    names += [
+        name
+        for kind, key in entities
+        for name in (keys.data(kind, key), keys.generation(kind, key), keys.tag(kind, key))
+    ]
+    script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS)
+    await guarded(
+        source,
+        source.timeout,
+        script,
+        DRIVER_ERRORS,
+        operation="invalidate",
+        keys=[f"{kind}:{key}" for kind, key in entities],
+    )
+
+
+async def lookup_response(
+    source: RedisSource, keys: EntityKeys, digests: Sequence[str]
+) -> tuple[list[bytes | None], bytes]:
+    """The cached responses under these digests, and the epoch seen (one MGET)."""
+    names = [keys.response(digest) for digest in digests] + [keys.epoch]
+    found: list[bytes | None] = await guarded(
+        source,
+        source.cache_timeout,
+        source.cache.multi_get(names),
+        DRIVER_ERRORS,
+        operation="mget response",
+        keys=list(digests),
+        budget=True,
+    )
+    return found[:-1], found[-1] or b""
+
+
+async def store_response(
+    source: RedisSource,
+    keys: EntityKeys,
+    digest: str,
+    body: bytes,
+    *,
+    ttl_s: float,
+    epoch: bytes,
+    tags: Sequence[tuple[str, Any]],
+) -> bool:
+    """Cache ``body`` under ``digest``, tagged with every entity in it, unless anything was invalidated since
+    ``epoch`` was read (one script)."""
+    names = [keys.epoch, keys.response(digest), *(keys.tag(kind, key) for kind, key in tags)]
+    script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), body)
+    stored: int = await guarded(
+        source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest], budget=True
+    )
+    return bool(stored)

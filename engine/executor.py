@@ -74,6 +74,7 @@ class Engine:
             raise InvalidOperationTypeError(kind)
         if operation.operation is not OperationType.QUERY:
             return await self._resolvers(text, variables, operation_name, context, allowed, extensions, kind.value)
+        note_operation(name, "query")  # as the OperationName extension does once a document parsed
         raw = dict(variables or {})
         refused = structural_errors(self.schema, document.node, name, raw, self.settings)
         if refused or document.invalid:
@@ -87,7 +88,6 @@ class Engine:
             return await self._resolvers(
                 text, variables, operation_name, context, allowed, extensions, reason, detail=str(plan)
             )
-        note_operation(name, "query")
         observe_executor(PLAN, "planned")
         context.trace.executor = PLAN
         return await self._run(document, plan, coerced, context)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest_asyncio
-from gateway.seeding import SeedReport
+from gateway.jobs.seeding import SeedReport
 
 from gateway.config import Settings
 from tests.conftest import make_test_settings, token_for

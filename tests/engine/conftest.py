@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest_asyncio
-from gateway.jobs.seeding import SeedReport
 
 from gateway.config import Settings
+from gateway.jobs.seeding import SeedReport
 from tests.conftest import make_test_settings, token_for
 from tests.engine.corpus import Case
 from tests.http.conftest import serve

@@ -12,12 +12,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from collections.abc import Iterable
+
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    OperationType,
     parse,
     specified_rules,
 )
@@ -28,6 +31,8 @@ from strawberry.schema.schema import validate_document
 from engine.plan import Plan, Unplannable, compile_plan, directive_variables
 from gateway.config import Settings
 from schema.extensions.limits import lexical_errors
+
+NO_VARIABLES = VariableValues({}, {})
 
 
 @dataclass(slots=True, eq=False)
@@ -52,18 +57,20 @@ class Document:
 
     def plan(
         self, schema: GraphQLSchema, operation: OperationDefinitionNode, variables: VariableValues
-    ) -> Plan | Unplannable:
-        """The plan of ``operation`` for these variables' @skip / @include values (compiled on first use)."""
+    ) -> tuple[Plan | Unplannable, bool]:
+        """The plan of ``operation`` for these variables' @skip / @include values, and whether it was compiled
+        before (compiled on first use, then kept with the document)."""
         name = operation.name.value if operation.name else None
         key = (name, *(variables.coerced.get(v) for v in self.switches))
         found = self.plans.get(key)
-        if found is None:
-            try:
-                found = compile_plan(schema, operation, self.fragments, variables)
-            except Unplannable as reason:
-                found = reason
-            self.plans[key] = found
-        return found
+        if found is not None:
+            return found, True
+        try:
+            found = compile_plan(schema, operation, self.fragments, variables)
+        except Unplannable as reason:
+            found = reason
+        self.plans[key] = found
+        return found, False
 
 
 class Documents:
@@ -75,6 +82,21 @@ class Documents:
         self.size = size
         self.rules = (*specified_rules,) + (() if settings.introspection else (NoSchemaIntrospectionCustomRule,))
         self._kept: OrderedDict[str, Document] = OrderedDict()
+
+    def warm(self, texts: Iterable[str]) -> int:
+        """Prepare these documents now and compile the plans of their queries that no @skip / @include variable
+        decides (the persisted manifests' operations, at start): their first requests find them ready. Returns
+        the plans compiled."""
+        compiled = 0
+        for text in texts:
+            document = self.get(text)
+            if document.node is None or document.invalid or document.switches:
+                continue
+            for definition in document.node.definitions:
+                if isinstance(definition, OperationDefinitionNode) and definition.operation is OperationType.QUERY:
+                    plan, _ = document.plan(self.schema, definition, NO_VARIABLES)
+                    compiled += isinstance(plan, Plan)
+        return compiled
 
     def get(self, text: str) -> Document:
         found = self._kept.get(text)

@@ -50,6 +50,10 @@ class Engine:
         self.documents = Documents(self.schema, settings, size=settings.plan_cache_size)
         self.enabled = settings.executor == PLAN and settings.loader_batching
 
+    def warm(self, documents: Collection[str]) -> int:
+        """Prepare these documents and compile their plans now (see ``Documents.warm``); the plans compiled."""
+        return self.documents.warm(documents) if self.enabled else 0
+
     async def execute(
         self,
         text: str,
@@ -82,7 +86,7 @@ class Engine:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), raw, max_errors=50)
         if isinstance(coerced, list):
             return self._refused(coerced, context)
-        plan = document.plan(self.schema, operation, coerced)
+        plan, cached = document.plan(self.schema, operation, coerced)
         if isinstance(plan, Unplannable):
             reason = "introspection" if "introspection" in str(plan) else "unplanned_field"
             return await self._resolvers(
@@ -90,6 +94,7 @@ class Engine:
             )
         observe_executor(PLAN, "planned")
         context.trace.executor = PLAN
+        context.trace.plan = "cached" if cached else "compiled"
         return await self._run(document, plan, coerced, context)
 
     async def _run(self, document: Document, plan: Any, variables: VariableValues, context: Context) -> ExecutionResult:

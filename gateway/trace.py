@@ -34,6 +34,7 @@ class Trace:
     refused: dict[str, int] = field(default_factory=dict)  # source → calls its open breaker refused (no round trip)
     executor: str | None = None  # "plan" or "resolvers": who ran the operation (engine/)
     unplanned: str | None = None  # why it ran on the resolvers, when it did
+    plan: str | None = None  # "cached" (compiled before) or "compiled" (by this request)
 
     def count_cache(self, kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> None:
         counts = self.cache.setdefault(kind, {"hits": 0, "misses": 0, "bypassed": 0})
@@ -78,6 +79,8 @@ class Trace:
             explained["executor"] = self.executor
         if self.unplanned is not None:
             explained["unplanned"] = self.unplanned
+        if self.plan is not None:
+            explained["plan"] = self.plan
         if self.response_cache is not None:
             explained["responseCache"] = self.response_cache
         if self.refused:

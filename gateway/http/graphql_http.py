@@ -70,6 +70,7 @@ class GraphQLHTTP:
         self.persisted = PersistedQueries(settings, manifests or Manifests())
         self.responses = ResponseCache(settings)
         self.engine = Engine(settings)
+        self.engine.warm([operation.document for operation in self.persisted.manifests.operations()])
         self._page = page_html() if settings.graphiql else None
 
     async def endpoint(self, request: Request) -> Response:

@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.otel_endpoint:
         otel.configure(settings.otel_endpoint)
 
+    graphql_http = GraphQLHTTP(settings, manifests)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         if settings.graphiql and (missing := missing_assets(settings.graphiql_assets_dir)):
@@ -71,10 +73,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         relay_task = None
         if settings.relay_in_serve:
             relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
+        preparing = asyncio.create_task(graphql_http.prepare_persisted(sources), name="prepare-persisted")
         log.info("gateway process %d started", os.getpid())
         try:
             yield {"sources": sources, "drain": drain}
         finally:
+            preparing.cancel()
             drain.begin()
             unhook()
             stop.set()
@@ -84,7 +88,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info("gateway process %d: store clients closed", os.getpid())
 
     graphql_ws = GatewayGraphQL(settings)  # subscriptions; GET and POST are GraphQLHTTP's
-    graphql_http = GraphQLHTTP(settings, manifests)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),

@@ -48,6 +48,7 @@ from gateway.http.persisted import PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
 from gateway.http.response_cache import Plan, ResponseCache
 from gateway.observability import request as observed
+from gateway.stores import Sources
 from gateway.trace import tracing
 
 log = logging.getLogger("gateway.http")
@@ -72,6 +73,15 @@ class GraphQLHTTP:
         self.engine = Engine(settings)
         self.engine.warm([operation.document for operation in self.persisted.manifests.operations()])
         self._page = page_html() if settings.graphiql else None
+
+    async def prepare_persisted(self, sources: Sources) -> int:
+        """Prepare and plan the APQ documents Redis holds (at most the plan cache's size), one at a time between
+        requests: started with the process, so that clients' persisted queries find their plans ready."""
+        prepared = 0
+        for document in await self.persisted.stored(sources.redis, limit=self.settings.plan_cache_size):
+            prepared += self.engine.warm([document])
+            await asyncio.sleep(0)
+        return prepared
 
     async def endpoint(self, request: Request) -> Response:
         media_type = negotiate(request.headers.get("accept"))

@@ -119,6 +119,15 @@ class PersistedQueries:
             await self._register(sha256, query, redis)
         return query
 
+    async def stored(self, redis: RedisSource, *, limit: int) -> list[str]:
+        """Up to ``limit`` APQ documents Redis holds (none when it cannot be reached): what a starting gateway
+        prepares ahead."""
+        try:
+            return await redis_persisted.stored(redis, limit=limit)
+        except SourceError as exc:
+            log.info("persisted documents not prepared ahead: %s", exc.detail)
+            return []
+
     async def _by_hash(self, sha256: str, redis: RedisSource) -> str:
         operation = self.manifests.by_sha256.get(sha256)
         if operation is not None:

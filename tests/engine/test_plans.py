@@ -3,6 +3,7 @@ a plan is compiled once per document, and what a page costs the stores."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from gateway.http.manifests import Manifest, Manifests, Operation, sha256_hex
 from gateway.jobs.seeding import SeedReport
 from schema import schema
 from tests.conftest import gql, make_test_settings
-from tests.http.conftest import serve
+from tests.http.conftest import redis, serve  # noqa: F401 (redis: a fixture)
 from tests.observability.conftest import scrape, value
 
 ORDERS_PAGE = (
@@ -174,3 +175,30 @@ def test_a_builder_writes_only_graphql_names() -> None:
     assert build([1, 2]) == [{"id": "1", "n": 2}, {"id": "2", "n": 4}]
     with pytest.raises(ValueError, match="not a GraphQL name"):
         codegen.builder(['x"]: 1, "y'], {}, [], {})
+
+
+@pytest.mark.usefixtures("redis")  # deletes the APQ key the test makes
+async def test_persisted_documents_in_redis_are_planned_when_the_gateway_starts(seeded: SeedReport) -> None:
+    document = 'query PreparedAtStart { product(id: "181") { title } }'
+    apq = {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(document)}}
+    settings = make_test_settings(response_cache=False)
+    async with serve(settings) as client:
+        registered = await client.post("/graphql", json={"query": document, "extensions": apq})
+        assert registered.json()["data"] == {"product": {"title": "Return of the Jedi"}}
+    async with serve(settings) as client:
+        await _prepared()
+        body = (
+            await client.post(
+                "/graphql", json={"extensions": {**apq, "explain": True}}, headers={"X-Gateway-Explain": "1"}
+            )
+        ).json()
+    assert body["data"] == {"product": {"title": "Return of the Jedi"}}
+    assert explain_of(body)["plan"] == "cached"  # planned before its first request
+
+
+async def _prepared(timeout_s: float = 10.0) -> None:
+    """Until the starting app's preparation of the persisted documents is over."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while any(task.get_name() == "prepare-persisted" for task in asyncio.all_tasks()):
+        assert asyncio.get_running_loop().time() < deadline, "persisted documents still being prepared"
+        await asyncio.sleep(0.05)

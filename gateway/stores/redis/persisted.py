@@ -57,3 +57,20 @@ async def touch(source: RedisSource, *, sha256: str, ttl_s: int) -> bool:
         keys=[sha256],
     )
     return bool(touched)
+
+
+async def stored(source: RedisSource, *, limit: int) -> list[str]:
+    """Up to ``limit`` of the stored documents (SCAN, then one MGET): what a starting gateway prepares ahead."""
+
+    async def read() -> list[str]:
+        keys: list[bytes] = []
+        async for name in source.client.scan_iter(match=f"{PREFIX}*", count=500):
+            keys.append(name)
+            if len(keys) >= limit:
+                break
+        if not keys:
+            return []
+        values = await source.client.mget(keys)
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in values if v is not None]
+
+    return await guarded(source, source.timeout * 5, read(), DRIVER_ERRORS, operation="apq_scan")

@@ -1,18 +1,21 @@
 """Query documents, prepared once: the limits read before parsing, the parse, validation against the strawberry
 schema, and the plans compiled for them.
 
-A document is kept by its text (a bounded LRU); its plans by (operation name, values of the variables its
+A document is kept by its text in an LRU bounded in count (``GATEWAY_PLAN_CACHE_SIZE``) and in bytes (its share of
+``GATEWAY_MEMORY_CACHE_BYTES``, docs/hot-path.md); its plans by (operation name, values of the variables its
 ``@skip`` / ``@include`` read). What depends on a request's variable values is not cached: the cost limit (the
 sizes of lists come from variables) and the variables' coercion.
+
+A document's bytes are estimated from its text's length (``footprint``): what tracemalloc measured freed when a
+prepared document and its plans left the cache (bench/memory.py), for the ~400 documents of the differential
+corpus, was at most the estimate for 99% of them, and half of it in total.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from collections.abc import Iterable
 
 from graphql import (
     DocumentNode,
@@ -29,10 +32,23 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.schema.schema import validate_document
 
 from engine.plan import Plan, Unplannable, compile_plan, directive_variables
-from gateway.config import Settings
+from gateway.config import Settings, memory_shares
+from gateway.memory.lru import ByteLRU
 from schema.extensions.limits import lexical_errors
 
 NO_VARIABLES = VariableValues({}, {})
+
+# Bytes of a prepared document (the parsed nodes, validation's leftovers) and of each plan compiled for it (its
+# nodes, builders' code), per character of the text and beyond it. Measured: about 500 + 81 per character for the
+# document and 4,200 + 48 per character for a plan (medians of fits over the corpus); rounded up to bound most.
+DOCUMENT_BYTES, DOCUMENT_BYTES_PER_CHAR = 1024, 120
+PLAN_BYTES, PLAN_BYTES_PER_CHAR = 4096, 100
+
+
+def footprint(text: str, plans: int) -> int:
+    """The estimated bytes of a prepared document of this text with this many plans."""
+    length = len(text)
+    return DOCUMENT_BYTES + DOCUMENT_BYTES_PER_CHAR * length + plans * (PLAN_BYTES + PLAN_BYTES_PER_CHAR * length)
 
 
 @dataclass(slots=True, eq=False)
@@ -44,6 +60,7 @@ class Document:
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     switches: tuple[str, ...] = ()  # the variables @skip / @include read
     plans: dict[tuple[Any, ...], Plan | Unplannable] = field(default_factory=dict)
+    max_ages: dict[tuple[str | None, float], float] = field(default_factory=dict)  # the response cache's TTLs
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         """The operation to run: the one named ``name``, else the first (as strawberry picks it)."""
@@ -74,14 +91,27 @@ class Document:
 
 
 class Documents:
-    """The prepared documents of this process, at most ``size`` of them (least recently used go first)."""
+    """The prepared documents of this process, at most ``size`` of them and ``max_bytes`` by their estimated
+    footprint (least recently used go first)."""
 
-    def __init__(self, schema: GraphQLSchema, settings: Settings, size: int) -> None:
+    def __init__(self, schema: GraphQLSchema, settings: Settings, size: int, max_bytes: int | None = None) -> None:
         self.schema = schema
         self.settings = settings
         self.size = size
         self.rules = (*specified_rules,) + (() if settings.introspection else (NoSchemaIntrospectionCustomRule,))
-        self._kept: OrderedDict[str, Document] = OrderedDict()
+        # A document estimated larger than a quarter of the budget is prepared for its request and not kept.
+        budget = max_bytes if max_bytes is not None else memory_shares(settings).documents
+        self._kept: ByteLRU[str, Document] = ByteLRU(budget, max_entry_bytes=budget // 4)
+
+    @property
+    def bytes(self) -> int:
+        return self._kept.bytes
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def __contains__(self, text: str) -> bool:
+        return text in self._kept
 
     def warm(self, texts: Iterable[str]) -> int:
         """Prepare these documents now and compile the plans of their queries that no @skip / @include variable
@@ -94,19 +124,31 @@ class Documents:
                 continue
             for definition in document.node.definitions:
                 if isinstance(definition, OperationDefinitionNode) and definition.operation is OperationType.QUERY:
-                    plan, _ = document.plan(self.schema, definition, NO_VARIABLES)
+                    plan, _ = self.plan(document, definition, NO_VARIABLES)
                     compiled += isinstance(plan, Plan)
         return compiled
 
     def get(self, text: str) -> Document:
         found = self._kept.get(text)
         if found is not None:
-            self._kept.move_to_end(text)
             return found
-        prepared = self._kept[text] = self._prepare(text)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
+        prepared = self._prepare(text)
+        self._keep(prepared)
         return prepared
+
+    def plan(
+        self, document: Document, operation: OperationDefinitionNode, variables: VariableValues
+    ) -> tuple[Plan | Unplannable, bool]:
+        """``document.plan``; a plan compiled now counts in the document's bytes."""
+        found, cached = document.plan(self.schema, operation, variables)
+        if not cached and document.text in self._kept:
+            self._keep(document)
+        return found, cached
+
+    def _keep(self, document: Document) -> None:
+        self._kept.put(document.text, document, footprint(document.text, len(document.plans)))
+        while len(self._kept) > self.size:
+            self._kept.pop(self._kept.oldest())
 
     def _prepare(self, text: str) -> Document:
         refused = lexical_errors(text, self.settings)

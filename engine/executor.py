@@ -86,7 +86,7 @@ class Engine:
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), raw, max_errors=50)
         if isinstance(coerced, list):
             return self._refused(coerced, context)
-        plan, cached = document.plan(self.schema, operation, coerced)
+        plan, cached = self.documents.plan(document, operation, coerced)
         if isinstance(plan, Unplannable):
             reason = "introspection" if "introspection" in str(plan) else "unplanned_field"
             return await self._resolvers(

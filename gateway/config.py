@@ -8,6 +8,7 @@ refused (fail fast at start, not at the first query).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -144,6 +145,13 @@ class Settings(BaseSettings):
     # Response cache: whole results of persisted queries, at most this long (field hints may shorten it).
     response_cache: bool = True
     response_cache_ttl_s: float = Field(default=60.0, gt=0)
+    # In-process caches in front of Redis (docs/hot-path.md): whole responses and APQ documents in memory
+    # (memory_cache), and the prepared documents of the engine (always), within memory_cache_bytes together
+    # (responses 3/4, prepared documents 3/16, APQ documents 1/16, see memory_shares). A response in memory is
+    # served only while this process has heard every invalidation published more than memory_cache_stale_s ago.
+    memory_cache: bool = True
+    memory_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1024 * 1024)
+    memory_cache_stale_s: float = Field(default=1.0, ge=0.05, le=60)
 
     # Persisted queries (gateway/http/persisted.py). APQ documents live in Redis (gw:apq:<sha256>) for this long
     # after their last use. Manifests (Apollo's or Relay's) are read once at start: the files listed in
@@ -197,6 +205,11 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def heartbeat_s(self) -> float:
+        """How often each process PINGs its pub/sub connection: four heartbeats per staleness bound."""
+        return self.memory_cache_stale_s / 4
+
+    @property
     def mysql_database(self) -> str:
         return urlsplit(self.mysql_url).path.lstrip("/")
 
@@ -204,3 +217,17 @@ class Settings(BaseSettings):
     def redis_db(self) -> int:
         path = urlsplit(self.redis_url).path.lstrip("/")
         return int(path) if path else 0
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryShares:
+    """``memory_cache_bytes`` split between the in-process caches (bytes each)."""
+
+    responses: int
+    documents: int
+    persisted: int
+
+
+def memory_shares(settings: Settings) -> MemoryShares:
+    total = settings.memory_cache_bytes
+    return MemoryShares(responses=total * 3 // 4, documents=total * 3 // 16, persisted=total // 16)

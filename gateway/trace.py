@@ -35,6 +35,7 @@ class Trace:
     executor: str | None = None  # "plan" or "resolvers": who ran the operation (engine/)
     unplanned: str | None = None  # why it ran on the resolvers, when it did
     plan: str | None = None  # "cached" (compiled before) or "compiled" (by this request)
+    persisted: str | None = None  # where a document named by hash or id came from: manifest, memory, redis
 
     def count_cache(self, kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> None:
         counts = self.cache.setdefault(kind, {"hits": 0, "misses": 0, "bypassed": 0})
@@ -81,6 +82,8 @@ class Trace:
             explained["unplanned"] = self.unplanned
         if self.plan is not None:
             explained["plan"] = self.plan
+        if self.persisted is not None:
+            explained["persistedDocument"] = self.persisted
         if self.response_cache is not None:
             explained["responseCache"] = self.response_cache
         if self.refused:

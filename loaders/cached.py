@@ -20,6 +20,7 @@ from typing import Any
 from gateway import trace
 from gateway.config import Settings
 from gateway.errors import SourceError
+from gateway.memory import responses as memory
 from gateway.stores import Sources
 from gateway.stores.redis import cache as redis_cache
 from loaders import cache_codec
@@ -41,8 +42,11 @@ def _in_flight() -> dict[str, asyncio.Future[Parts]]:
 
 def keys_for(settings: Settings) -> redis_cache.EntityKeys:
     """Keys of this deployment's data: the namespace and the MySQL database (the demo, the tests and the benches
-    share one Redis, and product 5 of one is not product 5 of another), then the shapes' version."""
-    return redis_cache.EntityKeys(f"{settings.cache_namespace}:{settings.mysql_database}", cache_codec.VERSION)
+    share one Redis, and product 5 of one is not product 5 of another), then the shapes' version. Pub/sub channels
+    are not per Redis database: the invalidation channel names the database too."""
+    namespace = f"{settings.cache_namespace}:{settings.mysql_database}"
+    channel = f"{settings.cache_namespace}:{settings.redis_db}:{settings.mysql_database}:invalidations"
+    return redis_cache.EntityKeys(namespace, cache_codec.VERSION, channel)
 
 
 def _unknown(parts: Parts) -> bool:
@@ -156,8 +160,11 @@ def _count(kind: str, *, hits: int = 0, misses: int = 0, bypassed: int = 0) -> N
 
 
 async def invalidate(sources: Sources, settings: Settings, entities: Sequence[tuple[str, Any]]) -> bool:
-    """Drop these (kind, id) entries before a mutation returns; False (logged) when Redis could not be reached."""
-    if not settings.entity_cache or not entities:
+    """Drop these (kind, id) entries, and the responses holding them, before a mutation returns: in Redis (which
+    publishes the invalidation to every process's memory, gateway/memory/invalidations.py) and in this process's
+    memory at once. False (logged) when Redis could not be reached: this process's memory is cleared all the same;
+    what other processes and Redis hold then lives at most its TTL."""
+    if not (settings.entity_cache or settings.response_cache) or not entities:
         return True
     keys = keys_for(settings)
     flights = _in_flight()
@@ -168,4 +175,6 @@ async def invalidate(sources: Sources, settings: Settings, entities: Sequence[tu
     except SourceError as exc:
         log.error("cache invalidation of %s failed: %s", list(entities), exc.detail)
         return False
+    finally:
+        memory.invalidated(keys.channel, [redis_cache.tag_name(kind, key) for kind, key in entities])
     return True

@@ -74,11 +74,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.relay_in_serve:
             relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
         preparing = asyncio.create_task(graphql_http.prepare_persisted(sources), name="prepare-persisted")
+        following = asyncio.create_task(graphql_http.follow_invalidations(sources), name="follow-invalidations")
         log.info("gateway process %d started", os.getpid())
         try:
             yield {"sources": sources, "drain": drain}
         finally:
             preparing.cancel()
+            following.cancel()
             drain.begin()
             unhook()
             stop.set()
@@ -97,4 +99,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.graphql_http = graphql_http  # its caches, for /metrics' gauges and for tests
+    return app

@@ -19,12 +19,20 @@ Queries run as compiled plans (engine/), anything else on strawberry's resolvers
 ``tracing(context.trace)``, so every store call of the request (loader batches included) is recorded;
 ``extensions.explain`` reports them when the request's ``extensions`` say
 ``"explain": true`` or it carries ``X-Gateway-Explain: 1``.
+
+The hot path (docs/hot-path.md): a persisted query whose document and answer this process holds in memory is
+answered with neither a Redis round trip nor a parse (``X-Gateway-Cache: hit-local``); a guest's request decodes
+no token. Only what the response cache holds is offered to HTTP caches, over GET (``http_caching``): a public
+answer with ``Cache-Control: public, max-age`` (its remaining life in the cache) and an ``ETag``, a viewer's own
+with ``private, no-cache`` and an ``ETag`` (revalidated at every use); ``If-None-Match`` naming the current ETag is
+answered 304. Any other answer to a GET query is ``no-store``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -37,24 +45,27 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from engine.executor import Engine
-from gateway.auth import TokenError
-from gateway.config import Settings
+from gateway.auth import TokenError, Viewer, viewer_from
+from gateway.config import Settings, memory_shares
 from gateway.context import Context
-from gateway.http.context import build_context
+from gateway.http.context import build_context, request_id_of
 from gateway.http.graphiql import page_html
 from gateway.http.manifests import Manifests
 from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
-from gateway.http.persisted import PersistedError, PersistedQueries
+from gateway.http.persisted import REDIS, PersistedError, PersistedQueries
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
 from gateway.http.response_cache import Plan, ResponseCache
+from gateway.memory.invalidations import Invalidations
+from gateway.memory.responses import Entry, LocalResponses
 from gateway.observability import request as observed
 from gateway.stores import Sources
-from gateway.trace import tracing
+from gateway.trace import Trace, tracing
+from loaders.cached import keys_for
 
 log = logging.getLogger("gateway.http")
 
 EXPLAIN_HEADER = "x-gateway-explain"
-CACHE_HEADER = "X-Gateway-Cache"  # hit, miss, stored, bypassed, not: the response cache's outcome
+CACHE_HEADER = "X-Gateway-Cache"  # hit-local, hit, miss, stored, bypassed, not: the response cache's outcome
 BEARER_CHALLENGE = 'Bearer realm="gateway"'
 
 _OVER_GET = frozenset({OperationType.QUERY})
@@ -68,11 +79,26 @@ class GraphQLHTTP:
 
     def __init__(self, settings: Settings, manifests: Manifests | None = None) -> None:
         self.settings = settings
-        self.persisted = PersistedQueries(settings, manifests or Manifests())
-        self.responses = ResponseCache(settings)
+        shares = memory_shares(settings)
+        in_memory = settings.memory_cache
+        self.persisted = PersistedQueries(settings, manifests or Manifests(), shares.persisted if in_memory else 0)
         self.engine = Engine(settings)
+        keys = keys_for(settings)
+        # Responses in memory, and the invalidations they follow (``follow_invalidations``, started with the app).
+        self.memory: LocalResponses | None = None
+        self.invalidations: Invalidations | None = None
+        if in_memory and settings.response_cache:
+            self.memory = LocalResponses(shares.responses, keys.channel)
+            self.invalidations = Invalidations(self.memory, keys, bound_s=settings.memory_cache_stale_s)
+        self.responses = ResponseCache(settings, self.engine.documents, self.memory)
         self.engine.warm([operation.document for operation in self.persisted.manifests.operations()])
         self._page = page_html() if settings.graphiql else None
+
+    async def follow_invalidations(self, sources: Sources) -> None:
+        """Keep the memory's responses in step with every process's invalidations, until cancelled (the app's
+        lifespan runs it)."""
+        if self.invalidations is not None:
+            await self.invalidations.run(sources)
 
     async def prepare_persisted(self, sources: Sources) -> int:
         """Prepare and plan the APQ documents Redis holds (at most the plan cache's size), one at a time between
@@ -101,27 +127,45 @@ class GraphQLHTTP:
             return _respond({"errors": [_error(exc.message, "BAD_REQUEST")]}, exc.status, media_type, exc.headers)
 
     async def _execute(self, request: Request, parsed: GraphQLRequest, media_type: str) -> Response:
-        """The request's context, then its document, then the cached answer or a run, then the response."""
-        side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
+        """Who asks, then the document, then the answer held in memory, in Redis, or a run, then the response.
+        The context (loaders, session) is built only when the operation runs."""
         try:
-            context = build_context(request, self.settings, request.state.sources, side)
+            viewer = viewer_from(self.settings, request.headers.get("authorization"))
         except TokenError as exc:
             headers = {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'}
             return _respond({"errors": [_error(str(exc), "UNAUTHENTICATED")]}, 401, media_type, headers)
-        observed.bind(context.request_id, context.trace, parsed.operation_name)  # logs, metrics and spans
-        with tracing(context.trace):
+        request_id, trace = request_id_of(request), Trace()
+        observed.bind(request_id, trace, parsed.operation_name)  # logs, metrics and spans
+        sources: Sources = request.state.sources
+        sha256: str | None
+        with tracing(trace):
             try:
-                document = await self.persisted.document(parsed, context.sources.redis)
+                remembered = self.persisted.remembered(parsed, sources.redis)
+                if remembered is not None:
+                    document, sha256, trace.persisted = remembered
+                else:
+                    document = await self.persisted.document(parsed, sources.redis)
+                    sha256 = self.persisted.sha256_of(parsed)
+                    if parsed.query is None:
+                        trace.persisted = REDIS
             except PersistedError as exc:
                 refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
-                headers = {"X-Request-Id": context.request_id, **exc.headers}
+                headers = {"X-Request-Id": request_id, **exc.headers}
                 return _respond({"errors": [refused]}, exc.status, media_type, headers)
-            plan = self.responses.plan(parsed, document, context.viewer)
+            plan = self.responses.plan(parsed, sha256, viewer.user_id if viewer is not None else 0)
             if plan is not None:
-                hit = await self.responses.lookup(plan, context.sources)
-                context.trace.response_cache = plan.outcome
-                if hit is not None:
-                    return self._cached(request, parsed, context, hit, media_type)
+                hit = self.responses.local(plan, time.monotonic())
+                if hit is None:
+                    if self.responses.cacheable(plan, document, parsed.operation_name):
+                        hit = await self.responses.lookup(plan, sources)
+                    else:
+                        plan = None
+                if plan is not None:
+                    trace.response_cache = plan.outcome
+                    if hit is not None:
+                        return self._cached(request, parsed, request_id, trace, viewer, plan, hit, media_type)
+            side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
+            context = build_context(request, self.settings, sources, side, identified=(viewer, request_id, trace))
             try:
                 result = await self._run(document, parsed, context, over_get=request.method != "POST")
             except TimeoutError:
@@ -188,19 +232,65 @@ class GraphQLHTTP:
         if any((error.extensions or {}).get("code") == "UNAUTHENTICATED" for error in errors):
             status = 401  # a field needs a signed-in viewer and the request has none (docs/ARCHITECTURE.md's table)
             headers["WWW-Authenticate"] = BEARER_CHALLENGE
+        if request.method == "GET":
+            held = plan.held if plan is not None and plan.outcome == "stored" and status == 200 else None
+            caching, _ = http_caching(request, media_type, held, time.monotonic())
+            headers.update(caching)
         return _respond(body, status, media_type, headers)
 
     def _cached(
-        self, request: Request, parsed: GraphQLRequest, context: Context, hit: bytes, media_type: str
+        self,
+        request: Request,
+        parsed: GraphQLRequest,
+        request_id: str,
+        trace: Trace,
+        viewer: Viewer | None,
+        plan: Plan,
+        hit: Entry,
+        media_type: str,
     ) -> Response:
-        """A response-cache hit: the stored body as it is, or with this request's explain when asked."""
-        headers = {"X-Request-Id": context.request_id, CACHE_HEADER: "hit"}
-        allowed = self.settings.explain or (context.viewer is not None and context.viewer.is_admin)
+        """A response-cache hit: the stored body as it is, or with this request's explain when asked; over GET
+        with HTTP caching's headers, and 304 when the client holds it already."""
+        headers = {"X-Request-Id": request_id, CACHE_HEADER: plan.outcome, "Vary": "Accept"}
+        if request.method == "GET":
+            caching, unchanged = http_caching(request, media_type, hit, time.monotonic())
+            headers.update(caching)
+            if unchanged:
+                return Response(status_code=304, headers=headers)
+        allowed = self.settings.explain or (viewer is not None and viewer.is_admin)
         if allowed and _wants_explain(request, parsed):
-            body = orjson.loads(hit)
-            body["extensions"] = {"explain": context.trace.explain()}
+            body = orjson.loads(hit.body)
+            body["extensions"] = {"explain": trace.explain()}
             return _respond(body, 200, media_type, headers)
-        return Response(hit, 200, media_type=f"{media_type}; charset=utf-8", headers={"Vary": "Accept", **headers})
+        return Response(hit.body, 200, media_type=f"{media_type}; charset=utf-8", headers=headers)
+
+
+def http_caching(request: Request, media_type: str, held: Entry | None, now: float) -> tuple[dict[str, str], bool]:
+    """The HTTP caching headers of a GET's answer, and whether its ``If-None-Match`` names the current ETag.
+
+    Only what the response cache holds is offered, for no longer than it holds it: public, ``max-age`` its
+    remaining life (CDNs and browsers may keep it that long: the bound on their staleness); a viewer's own,
+    ``private, no-cache`` (a browser keeps it but asks every time, so a viewer reads their own writes). Any other
+    answer (errors, not cacheable, computed while an entity changed) is ``no-store``."""
+    if held is None:
+        return {"Cache-Control": "no-store"}, False
+    etag = f'"{held.etag}.{"g" if media_type == GRAPHQL_RESPONSE else "j"}"'
+    if held.private:
+        headers = {"Cache-Control": "private, no-cache", "ETag": etag, "Vary": "Accept, Authorization"}
+    else:
+        headers = {"Cache-Control": f"public, max-age={max(int(held.expires - now), 0)}", "ETag": etag}
+    return headers, _matches(request.headers.get("if-none-match"), etag)
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 §13.1.2), or is ``*``."""
+    if not if_none_match:
+        return False
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
 
 
 def _wants_explain(request: Request, parsed: GraphQLRequest) -> bool:

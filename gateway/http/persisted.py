@@ -20,12 +20,21 @@ tokens, depth, aliases, cost: as this request runs it); any other is not stored 
 gets the usual parse, validation or limit error. Redis
 failing while registering is logged and skipped: the query still runs. In persisted-only mode Redis is never
 asked: only manifest documents run, whether named by hash, by doc_id, or sent in full (their sha256 is looked up).
+
+APQ documents are kept in this process's memory too (``GATEWAY_MEMORY_CACHE``), the most recently used up to their
+share of the memory budget: a document never changes under its hash, so a copy is never stale, and a hash found
+there costs no Redis round trip. Its Redis TTL ("30 days after the last use") is reset by a use found in memory at
+most once per ``refresh_s``, in the background.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError, parse, validate
@@ -34,6 +43,7 @@ from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.http.manifests import Manifests, is_sha256, sha256_hex
 from gateway.http.request import GraphQLRequest
+from gateway.memory.lru import ByteLRU
 from gateway.stores.redis import persisted as redis_persisted
 from gateway.stores.redis.client import RedisSource
 from schema import schema
@@ -44,6 +54,16 @@ log = logging.getLogger("gateway.http.persisted")
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 NOT_SUPPORTED = "PERSISTED_QUERY_NOT_SUPPORTED"
 NO_CACHE = {"Cache-Control": "no-cache"}
+# Where the document came from (explain's ``persistedDocument``).
+MANIFEST, MEMORY, REDIS = "manifest", "memory", "redis"
+# Measured with tracemalloc (bench/memory.py): the key string, the entry and the LRU's slot, beyond the document.
+APQ_OVERHEAD = 330
+
+
+@dataclass(slots=True)
+class _Remembered:
+    document: str
+    touched: float  # time.monotonic() when Redis's TTL was last reset
 
 
 class PersistedError(Exception):
@@ -90,9 +110,48 @@ def _requested_hash(extensions: Mapping[str, Any] | None) -> str | None:
 class PersistedQueries:
     """The request's document, per the module docstring. One per app: the manifests are loaded once, at start."""
 
-    def __init__(self, settings: Settings, manifests: Manifests) -> None:
+    def __init__(self, settings: Settings, manifests: Manifests, memory_bytes: int = 0) -> None:
         self.settings = settings
         self.manifests = manifests
+        # APQ documents in memory (none when ``memory_bytes`` is 0), and how often a use found there resets the
+        # document's TTL in Redis.
+        self.memory: ByteLRU[str, _Remembered] | None = ByteLRU(memory_bytes) if memory_bytes > 0 else None
+        self.refresh_s = min(3600.0, settings.persisted_query_ttl_s / 30)
+        self._touching: set[asyncio.Task[None]] = set()
+
+    def sha256_of(self, request: GraphQLRequest) -> str | None:
+        """The sha256 of the document a request names by hash or doc_id (None for a full query without a hash)."""
+        if request.doc_id is not None:
+            operation = self.manifests.by_id.get(request.doc_id)
+            return operation.sha256 if operation is not None else None
+        return _requested_hash(request.extensions)
+
+    def remembered(self, request: GraphQLRequest, redis: RedisSource) -> tuple[str, str, str] | None:
+        """The document a hash-only request or a doc_id names, its sha256 and where it was found, when that needs
+        no round trip (a manifest, or memory); None otherwise (``document`` then decides). Raises
+        ``PersistedError``."""
+        if request.doc_id is not None:
+            operation = self.manifests.by_id.get(request.doc_id)
+            if operation is None:
+                raise _not_found()
+            return operation.document, operation.sha256, MANIFEST
+        if request.query is not None:
+            return None
+        sha256 = _requested_hash(request.extensions)
+        assert sha256 is not None  # request.py lets a request without `query` through only with one
+        operation = self.manifests.by_sha256.get(sha256)
+        if operation is not None:
+            return operation.document, sha256, MANIFEST
+        if self.memory is None or self.settings.persisted_only:
+            return None
+        found = self.memory.get(sha256)
+        if found is None:
+            return None
+        now = time.monotonic()
+        if now - found.touched > self.refresh_s:
+            found.touched = now
+            self._touch(sha256, redis)
+        return found.document, sha256, MEMORY
 
     async def document(self, request: GraphQLRequest, redis: RedisSource) -> str:
         """The document to run, stored first when the request registers it; raises ``PersistedError``."""
@@ -147,6 +206,7 @@ class PersistedQueries:
             ) from exc
         if document is None:
             raise _not_found()
+        self._remember(sha256, document)
         return document
 
     async def _register(self, sha256: str, query: str, redis: RedisSource) -> None:
@@ -156,6 +216,30 @@ class PersistedQueries:
                 await redis_persisted.touch(redis, sha256=sha256, ttl_s=ttl_s)  # registered before: keep it longer
         except SourceError as exc:
             log.warning("persisted query %s not registered: %s (%s)", sha256, exc, exc.detail)
+            return
+        self._remember(sha256, query)
+
+    def _remember(self, sha256: str, document: str) -> None:
+        """Keep a document Redis holds (its TTL just reset) in memory."""
+        if self.memory is not None:
+            self.memory.put(sha256, _Remembered(document, time.monotonic()), sys.getsizeof(document) + APQ_OVERHEAD)
+
+    def _touch(self, sha256: str, redis: RedisSource) -> None:
+        """Reset the document's TTL in Redis, in the background (a use found in memory); a failure is logged."""
+
+        async def touch() -> None:
+            ttl_s = self.settings.persisted_query_ttl_s
+            try:
+                if not await redis_persisted.touch(redis, sha256=sha256, ttl_s=ttl_s) and self.memory is not None:
+                    found = self.memory.get(sha256)  # gone from Redis (flushed): put back what memory holds
+                    if found is not None:
+                        await redis_persisted.put(redis, sha256=sha256, document=found.document, ttl_s=ttl_s)
+            except SourceError as exc:
+                log.info("persisted query %s: TTL not reset: %s (%s)", sha256, exc, exc.detail)
+
+        task = asyncio.get_running_loop().create_task(touch())
+        self._touching.add(task)
+        task.add_done_callback(self._touching.discard)
 
 
 def _storable(query: str, request: GraphQLRequest, settings: Settings) -> bool:

@@ -1,14 +1,19 @@
 """The response cache: the whole result of a persisted query, per (operation hash, operation name, variables,
-viewer scope), in Redis (gateway/stores/redis/cache.py).
+viewer scope), in this process's memory (gateway/memory/responses.py) in front of Redis
+(gateway/stores/redis/cache.py).
 
 - Only persisted operations (an APQ hash, a manifest id) that are queries; never a mutation.
 - TTL: the shortest cache hint of the document's fields (schema/cache_hints.py) within ``response_cache_ttl_s``;
   a hint of 0 keeps the operation out.
 - Scope: a result that read no private field (``Context.private`` stays False) is public, shared by every viewer;
   one that did is stored under the viewer's own id and only ever served to that viewer. A lookup asks for both
-  keys in one MGET: public first, then the viewer's.
+  keys: public first, then the viewer's.
 - Never a result with errors. A stored result is tagged with every entity the request read (``Loaders.touched``)
   and is dropped when any of them is invalidated; one computed while an invalidation happened is not stored.
+- Memory first: a hit there (``hit-local``) needs no Redis round trip, no parse, nothing but the request's key.
+  Memory holds only what Redis holds (what Redis stored, or answered), with the same tags and no longer than its
+  TTL there, and serves it only while invalidations reach it within the staleness bound
+  (gateway/memory/invalidations.py); otherwise the lookup goes to Redis.
 - Redis down or slow: bypassed, like the entity cache.
 """
 
@@ -16,18 +21,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import OperationType
 
-from gateway.auth import Viewer
+from engine.documents import Documents
 from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.http.request import GraphQLRequest
+from gateway.memory.responses import Entry, Key, LocalResponses
 from gateway.stores import Sources
 from gateway.stores.redis import cache as redis_cache
 from loaders.cached import keys_for
@@ -36,34 +42,37 @@ from schema.cache_hints import max_age
 
 log = logging.getLogger("gateway.cache")
 
+HIT_LOCAL = "hit-local"
+
 
 @dataclass(slots=True)
 class Plan:
-    public: str
-    private: str | None  # None for a guest: a guest's result is public or not cached
-    ttl_s: float
-    epoch: bytes | None = None  # seen by the lookup; None when it was bypassed (then nothing is stored)
+    identity: bytes  # [document sha256, operation name, variables] as sorted JSON
+    viewer: int  # the viewer's user id; 0 for a guest (whose result is public or not cached)
+    ttl_s: float = 0.0  # set once the lookups missed (it needs the parsed document)
+    epoch: bytes | None = None  # seen by the Redis lookup; None when it was bypassed (then nothing is stored)
     outcome: str = field(default="miss")
+    seen: int = 0  # the memory's generation when the lookup began
+    held: Entry | None = None  # what the caches hold for this answer now: HTTP caching offers exactly that
+    _digest: str | None = None
 
+    @property
+    def digest(self) -> str:
+        if self._digest is None:
+            self._digest = hashlib.sha256(self.identity).hexdigest()
+        return self._digest
 
-@lru_cache(maxsize=1024)
-def _parsed(document: str) -> DocumentNode | None:
-    try:
-        return parse(document)
-    except GraphQLError:
-        return None
+    @property
+    def public(self) -> str:
+        return f"{self.digest}:public"
 
+    @property
+    def private(self) -> str | None:
+        return None if self.viewer == 0 else f"{self.digest}:user:{self.viewer}"
 
-@lru_cache(maxsize=1024)
-def _query_max_age(document: str, operation_name: str | None, default: float) -> float:
-    """The TTL a query may be cached for; 0 for anything else (a mutation, a bad document)."""
-    parsed = _parsed(document)
-    if parsed is None:
-        return 0.0
-    operation = get_operation_ast(parsed, operation_name)
-    if operation is None or operation.operation is not OperationType.QUERY:
-        return 0.0
-    return max_age(schema._schema, parsed, default)
+    def memory_keys(self) -> tuple[Key, ...]:
+        public: Key = (self.identity, 0)
+        return (public,) if self.viewer == 0 else (public, (self.identity, self.viewer))
 
 
 def _persisted(request: GraphQLRequest) -> bool:
@@ -71,25 +80,40 @@ def _persisted(request: GraphQLRequest) -> bool:
 
 
 class ResponseCache:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, documents: Documents, memory: LocalResponses | None = None) -> None:
         self.settings = settings
+        self.documents = documents
+        self.memory = memory
         self.keys = keys_for(settings)
 
-    def plan(self, request: GraphQLRequest, document: str, viewer: Viewer | None) -> Plan | None:
-        if not self.settings.response_cache or not _persisted(request):
+    def plan(self, request: GraphQLRequest, sha256: str | None, viewer: int) -> Plan | None:
+        """The request's keys, when it may be answered from the cache (a persisted operation); None otherwise."""
+        if not self.settings.response_cache or sha256 is None or not _persisted(request):
             return None
-        ttl_s = _query_max_age(document, request.operation_name, self.settings.response_cache_ttl_s)
-        if ttl_s <= 0:
-            return None
-        identity = orjson.dumps(
-            [hashlib.sha256(document.encode()).hexdigest(), request.operation_name, request.variables or {}],
-            option=orjson.OPT_SORT_KEYS,
-        )
-        digest = hashlib.sha256(identity).hexdigest()
-        private = None if viewer is None else f"{digest}:user:{viewer.user_id}"
-        return Plan(public=f"{digest}:public", private=private, ttl_s=ttl_s)
+        identity = orjson.dumps([sha256, request.operation_name, request.variables or {}], option=orjson.OPT_SORT_KEYS)
+        plan = Plan(identity, viewer)
+        if self.memory is not None:
+            plan.seen = self.memory.generation
+        return plan
 
-    async def lookup(self, plan: Plan, sources: Sources) -> bytes | None:
+    def local(self, plan: Plan, now: float) -> Entry | None:
+        """The answer held in memory (public first, then the viewer's), when memory may serve."""
+        memory = self.memory
+        if memory is None:
+            return None
+        for key in plan.memory_keys():
+            entry = memory.get(key, now)
+            if entry is not None:
+                plan.outcome, plan.held = HIT_LOCAL, entry
+                return entry
+        return None
+
+    def cacheable(self, plan: Plan, document: str, operation_name: str | None) -> bool:
+        """Whether the operation may be stored at all (a query whose hints allow a TTL); sets ``plan.ttl_s``."""
+        plan.ttl_s = _max_age(self.documents, document, operation_name, self.settings.response_cache_ttl_s)
+        return plan.ttl_s > 0
+
+    async def lookup(self, plan: Plan, sources: Sources) -> Entry | None:
         digests = [plan.public] if plan.private is None else [plan.public, plan.private]
         try:
             found, plan.epoch = await redis_cache.lookup_response(sources.redis, self.keys, digests)
@@ -97,9 +121,13 @@ class ResponseCache:
             log.warning("response cache bypassed: %s", exc.detail)
             plan.outcome = "bypassed"
             return None
-        hit = next((body for body in found if body is not None), None)
-        plan.outcome = "hit" if hit is not None else "miss"
-        return hit
+        for key, cached in zip(plan.memory_keys(), found, strict=True):
+            if cached is not None:
+                plan.outcome = "hit"
+                plan.held = self._keep(plan, key, cached.body, cached.tags, cached.ttl_s)
+                return plan.held
+        plan.outcome = "miss"
+        return None
 
     async def store(
         self, plan: Plan, sources: Sources, data: Any, *, private: bool, tags: Collection[tuple[str, int]]
@@ -110,11 +138,43 @@ class ResponseCache:
         if digest is None:  # private data read by a guest: not cacheable (permissions make this an error anyway)
             return
         body = orjson.dumps({"data": data})
+        ordered = sorted(tags)
         try:
             stored = await redis_cache.store_response(
-                sources.redis, self.keys, digest, body, ttl_s=plan.ttl_s, epoch=plan.epoch, tags=sorted(tags)
+                sources.redis, self.keys, digest, body, ttl_s=plan.ttl_s, epoch=plan.epoch, tags=ordered
             )
         except SourceError as exc:
             log.warning("response not cached: %s", exc.detail)
             return
         plan.outcome = "stored" if stored else "not stored (an entity changed meanwhile)"
+        if stored:
+            key: Key = (plan.identity, plan.viewer if private else 0)
+            names = [redis_cache.tag_name(kind, entity) for kind, entity in ordered]
+            plan.held = self._keep(plan, key, body, names, plan.ttl_s)
+
+    def _keep(self, plan: Plan, key: Key, body: bytes, tags: Collection[str], ttl_s: float) -> Entry:
+        """What Redis holds, put in memory when memory may keep it (no invalidation applied since the lookup)."""
+        private = key[1] != 0
+        now = time.monotonic()
+        if self.memory is not None:
+            kept = self.memory.put(key, body, tags, ttl_s=ttl_s, private=private, seen=plan.seen, now=now)
+            if kept is not None:
+                return kept
+        return Entry(body, hashlib.blake2b(body, digest_size=12).hexdigest(), now + ttl_s, tuple(tags), private)
+
+
+def _max_age(documents: Documents, text: str, name: str | None, default: float) -> float:
+    """The TTL a query may be cached for; 0 for anything else (a mutation, a bad document). Computed once per
+    document and operation, kept with the prepared document."""
+    document = documents.get(text)
+    if document.node is None or document.invalid:
+        return 0.0
+    found = document.max_ages.get((name, default))
+    if found is None:
+        operation = document.operation(name)
+        if operation is None or operation.operation is not OperationType.QUERY:
+            found = 0.0
+        else:
+            found = max_age(schema._schema, document.node, default)
+        document.max_ages[(name, default)] = found
+    return found

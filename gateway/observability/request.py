@@ -127,3 +127,5 @@ def _count(record: RequestRecord, outcome: str, seconds: float) -> None:
         metrics.observe_cache(kind, "bypassed", counts.get("bypassed", 0))
     if record.trace.response_cache is not None:
         metrics.observe_cache("response", record.trace.response_cache)
+    if record.trace.persisted is not None:
+        metrics.observe_cache("persisted", record.trace.persisted)

@@ -3,9 +3,13 @@ MGET (aiocache), written back and invalidated with one Lua script each.
 
     {namespace}:{version}:{kind}:{id}         a cached entity (bytes), with a TTL per kind
     {namespace}:gen:{kind}:{id}               its generation: bumped by every invalidation
-    {namespace}:{version}:response:{digest}   a cached GraphQL response (gateway/http/response_cache.py)
+    {namespace}:{version}:response.2:{digest} a cached GraphQL response (gateway/http/response_cache.py): its
+                                              tags, a newline, then the body
     {namespace}:tag:{kind}:{id}               the responses that hold that entity: dropped with it
     {namespace}:epoch                         moves with every invalidation
+
+    channel {keys.channel}                    every invalidation, published by the script that makes it:
+                                              "<epoch> <kind>:<id> <kind>:<id> …" (gateway/memory/invalidations.py)
 
 A fill is conditional on the generation: a reader notes each key's generation in the same MGET that found the
 miss, and the write-back stores a value only if the generation is still the one it saw. So a reader that fetched
@@ -36,10 +40,13 @@ end
 return written
 """
 
-# KEYS: epoch, then data_1, gen_1, tag_1, …; ARGV[1]: how long a generation lives (ms), longer than any TTL.
-# Each entity's cached value goes, its generation moves, and every cached response tagged with it goes too.
+# KEYS: epoch, then data_1, gen_1, tag_1, …; ARGV[1]: how long a generation lives (ms), longer than any TTL;
+# ARGV[2]: the invalidation channel; ARGV[3…]: "kind:id" of each entity. Each entity's cached value goes, its
+# generation moves, and every cached response tagged with it goes too; the new epoch and the entities are published
+# first (a script is not undone halfway: an epoch that moved is always published).
 _INVALIDATE = """
-redis.call('INCR', KEYS[1])
+local epoch = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[2], epoch .. ' ' .. table.concat(ARGV, ' ', 3))
 for i = 0, (#KEYS - 1) / 3 - 1 do
   redis.call('DEL', KEYS[3 * i + 2])
   redis.call('INCR', KEYS[3 * i + 3])
@@ -63,6 +70,17 @@ end
 return 1
 """
 
+# KEYS: epoch, response_1, …. Each response's value and remaining life in ms (-2: none), then the epoch ('' for none).
+_LOOKUP_RESPONSE = """
+local found = {}
+for i = 2, #KEYS do
+  found[#found + 1] = redis.call('GET', KEYS[i]) or false
+  found[#found + 1] = redis.call('PTTL', KEYS[i])
+end
+found[#found + 1] = redis.call('GET', KEYS[1]) or ''
+return found
+"""
+
 GENERATION_TTL_MS = 7 * 86_400 * 1000
 
 
@@ -83,10 +101,24 @@ class Fill:
     generation: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """A cached response as Redis holds it: the body, the entities it read ("kind:id") and its remaining life."""
+
+    body: bytes
+    tags: tuple[str, ...]
+    ttl_s: float
+
+
+def tag_name(kind: str, key: Any) -> str:
+    return f"{kind}:{key}"
+
+
 class EntityKeys:
-    def __init__(self, namespace: str, version: str) -> None:
+    def __init__(self, namespace: str, version: str, channel: str | None = None) -> None:
         self.namespace = namespace
         self.version = version
+        self.channel = channel or f"{namespace}:invalidations"  # pub/sub: not per Redis database
 
     def data(self, kind: str, key: Any) -> str:
         return f"{self.namespace}:{self.version}:{kind}:{key}"
@@ -104,7 +136,7 @@ class EntityKeys:
         return f"{self.namespace}:epoch"
 
     def response(self, digest: str) -> str:
-        return f"{self.namespace}:{self.version}:response:{digest}"
+        return f"{self.namespace}:{self.version}:response.2:{digest}"
 
 
 async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
@@ -146,7 +178,8 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
         for kind, key in entities
         for name in (keys.data(kind, key), keys.generation(kind, key), keys.tag(kind, key))
     ]
-    script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS)
+    tags = [tag_name(kind, key) for kind, key in entities]
+    script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS, keys.channel, *tags)
     await guarded(
         source,
         source.timeout,
@@ -159,19 +192,36 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
 
 async def lookup_response(
     source: RedisSource, keys: EntityKeys, digests: Sequence[str]
-) -> tuple[list[bytes | None], bytes]:
-    """The cached responses under these digests, and the epoch seen (one MGET)."""
-    names = [keys.response(digest) for digest in digests] + [keys.epoch]
-    found: list[bytes | None] = await guarded(
+) -> tuple[list[CachedResponse | None], bytes]:
+    """The cached responses under these digests, and the epoch seen (one script)."""
+    names = [keys.epoch, *(keys.response(digest) for digest in digests)]
+    script = source.cache.client.eval(_LOOKUP_RESPONSE, len(names), *names)
+    found: list[Any] = await guarded(
         source,
         source.cache_timeout,
-        source.cache.multi_get(names),
+        script,
         DRIVER_ERRORS,
-        operation="mget response",
+        operation="lookup response",
         keys=list(digests),
         budget=True,
     )
-    return found[:-1], found[-1] or b""
+    responses = [_response(found[2 * i], found[2 * i + 1]) for i in range(len(digests))]
+    return responses, found[-1] or b""
+
+
+def _response(value: bytes | None, pttl: int) -> CachedResponse | None:
+    if value is None or pttl == -2:
+        return None
+    tags, newline, body = value.partition(b"\n")
+    if not newline:
+        return None
+    # No expiry (-1) does not happen: every response is stored with one. Taken as no time left, to be safe.
+    return CachedResponse(body, tuple(tags.decode().split()), max(pttl, 0) / 1000)
+
+
+def response_value(body: bytes, tags: Sequence[str]) -> bytes:
+    """What Redis holds for a response: its tags (space-separated), a newline, the body."""
+    return " ".join(tags).encode() + b"\n" + body
 
 
 async def store_response(
@@ -187,8 +237,17 @@ async def store_response(
     """Cache ``body`` under ``digest``, tagged with every entity in it, unless anything was invalidated since
     ``epoch`` was read (one script)."""
     names = [keys.epoch, keys.response(digest), *(keys.tag(kind, key) for kind, key in tags)]
-    script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), body)
+    value = response_value(body, [tag_name(kind, key) for kind, key in tags])
+    script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), value)
     stored: int = await guarded(
         source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest], budget=True
     )
     return bool(stored)
+
+
+async def read_epoch(source: RedisSource, keys: EntityKeys) -> bytes:
+    """The epoch as it is now ('' before the first invalidation)."""
+    found: bytes | str | None = await guarded(
+        source, source.timeout, source.client.get(keys.epoch), DRIVER_ERRORS, operation="epoch"
+    )
+    return found.encode() if isinstance(found, str) else found or b""

@@ -70,9 +70,14 @@ class RedisSource:
             },
         )
 
-        # Pub/sub (subscriptions): one subscriber connection per process, opened by the first listener.
+        # Pub/sub (subscriptions, and the invalidations the memory caches follow): one subscriber connection per
+        # process, opened by the first listener, PINGed every heartbeat (gateway/memory/invalidations.py).
         self.channels = Channels(
-            publisher=self.client, url=settings.redis_url, timeout=settings.source_timeout_s, guard=self
+            publisher=self.client,
+            url=settings.redis_url,
+            timeout=settings.source_timeout_s,
+            guard=self,
+            heartbeat_s=settings.heartbeat_s,
         )
 
     async def ping(self) -> None:

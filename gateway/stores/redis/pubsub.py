@@ -6,9 +6,17 @@ Publishing goes through the ordinary client (its pool), like any other command.
 
 Delivery is what Redis pub/sub gives: at most once, to whoever is subscribed at that moment. A lost connection
 is not papered over: redis-py would reconnect and resubscribe silently, and the messages published in between
-would be gone without anyone knowing. So the connection has no retries; when it fails (or stops answering the
-reader's PING), every listener of the process ends with ``SourceUnavailable`` (its client re-reads what it watches
-and listens again), and the next listener opens a new connection.
+would be gone without anyone knowing. So the connection has no retries; when it fails (or leaves a PING
+unanswered for ``LOST_AFTER_S``), every listener of the process ends with ``SourceUnavailable`` (its client
+re-reads what it watches and listens again), and the next listener opens a new connection.
+
+Heartbeats: the reader sends a PING every ``heartbeat_s`` and hands each answer to the listeners that watch
+(``listen(channel, watch=callback)``) as a ``Heartbeat`` carrying the time the PING was sent. Redis answers a
+connection's commands in order, and a message published before it read the PING is written to the connection
+before the PONG: so when a heartbeat sent at ``s`` arrives, every message published before ``s`` has been
+delivered. A watcher's callback is called by the reader itself, in order (messages, heartbeats, then the error that
+ends it), so what it does with a message is done before it sees the next heartbeat (gateway/memory/invalidations.py
+builds its staleness bound on that).
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -33,22 +43,45 @@ log = logging.getLogger(__name__)
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (RedisError,)
 NAME = "redis"
-# The reader PINGs a connection that has been quiet this long, and gives it up when the next period passes
-# with nothing at all read from it (a server gone without a FIN never wakes a blocked read).
+# The reader PINGs the connection every heartbeat (at most this long apart), and gives the connection up when a
+# PING stays unanswered this long (a server gone without a FIN never wakes a blocked read).
 PING_EVERY_S = 15.0
+LOST_AFTER_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Every message published before ``sent`` (``time.monotonic()``) has been delivered to this connection."""
+
+    sent: float
+
+
+Watch = Callable[[bytes | Heartbeat | SourceError], None]
 
 
 class Listener:
     """What one ``listen`` yields: iterate it for the channel's messages (bytes); it raises ``SourceUnavailable``
-    when the process's pub/sub connection is lost."""
+    when the process's pub/sub connection is lost. A watching listener (``watch``) has everything handed to its
+    callback instead, heartbeats included; ``ended`` is set once the connection is lost."""
 
-    def __init__(self, channel: str) -> None:
+    def __init__(self, channel: str, watch: Watch | None = None) -> None:
         self.channel = channel
+        self.watch = watch
+        self.ended = asyncio.Event()
         self._queue: asyncio.Queue[bytes | SourceError] = asyncio.Queue()
 
     def deliver(self, item: bytes | SourceError) -> None:
+        if isinstance(item, SourceError):
+            self.ended.set()
+        if self.watch is not None:
+            self.watch(item)
+            return
         # Unbounded: what the gateway publishes per channel is an order's few status changes.
         self._queue.put_nowait(item)
+
+    def beat(self, heartbeat: Heartbeat) -> None:
+        if self.watch is not None:
+            self.watch(heartbeat)
 
     def __aiter__(self) -> Listener:
         return self
@@ -70,11 +103,22 @@ class _Connection:
 
 
 class Channels:
-    def __init__(self, *, publisher: Redis, url: str, timeout: float, guard: Guardable | str = NAME) -> None:
+    def __init__(
+        self,
+        *,
+        publisher: Redis,
+        url: str,
+        timeout: float,
+        guard: Guardable | str = NAME,
+        heartbeat_s: float = PING_EVERY_S,
+        name: str | None = None,
+    ) -> None:
         self._publisher = publisher  # the source's pooled client: PUBLISH is an ordinary command
         self._guard = guard  # the Redis source: its server's breaker admits and counts pub/sub calls too
         self._url = url
         self.timeout = timeout
+        self.heartbeat_s = min(heartbeat_s, PING_EVERY_S)
+        self.name = name or f"gateway-pubsub-{os.getpid()}"  # CLIENT LIST shows it
         self._client: Redis | None = None
         self._live: _Connection | None = None
         self._lock = asyncio.Lock()
@@ -86,7 +130,7 @@ class Channels:
                 socket_timeout=self.timeout,
                 socket_connect_timeout=self.timeout,
                 retry=Retry(NoBackoff(), retries=0),  # see the module docstring: a lost connection is reported
-                client_name=f"gateway-pubsub-{os.getpid()}",
+                client_name=self.name,
             )
         return self._client
 
@@ -103,9 +147,11 @@ class Channels:
         return received
 
     @contextlib.asynccontextmanager
-    async def listen(self, channel: str) -> AsyncIterator[Listener]:
-        """A listener of ``channel`` for the block; raises ``SourceError`` when Redis cannot be subscribed."""
-        listener = Listener(channel)
+    async def listen(self, channel: str, *, watch: Watch | None = None) -> AsyncIterator[Listener]:
+        """A listener of ``channel`` for the block; raises ``SourceError`` when Redis cannot be subscribed.
+        ``watch``: a callback the reader calls with each message, heartbeat and the final error (see the module
+        docstring); it must not block."""
+        listener = Listener(channel, watch)
         async with self._lock:
             live = await self._connection()
             first = channel not in live.listeners
@@ -150,17 +196,28 @@ class Channels:
             live.reader = asyncio.create_task(self._read(live), name="redis-pubsub-reader")
 
     async def _read(self, live: _Connection) -> None:
-        pinged = False
+        pings: deque[float] = deque()  # when each PING not yet answered was sent
+        sent = -PING_EVERY_S
         try:
             while True:
-                message = await live.pubsub.get_message(timeout=PING_EVERY_S)
-                if message is None:
-                    if pinged:
-                        raise TimeoutError(f"no answer to PING within {PING_EVERY_S:g}s")
+                now = time.monotonic()
+                if pings and now - pings[0] > LOST_AFTER_S:
+                    raise TimeoutError(f"no answer to PING within {LOST_AFTER_S:g}s")
+                if now - sent >= self.heartbeat_s:
+                    sent = now
+                    pings.append(sent)
                     await live.pubsub.ping()
-                    pinged = True
+                wait = max(sent + self.heartbeat_s - time.monotonic(), 0.001)
+                message = await live.pubsub.get_message(timeout=wait)
+                if message is None:
                     continue
-                pinged = False
+                if message["type"] == "pong":
+                    if pings:
+                        beat = Heartbeat(pings.popleft())
+                        for listeners in list(live.listeners.values()):
+                            for listener in list(listeners):
+                                listener.beat(beat)
+                    continue
                 if message["type"] != "message":
                     continue
                 channel = message["channel"]

@@ -34,6 +34,7 @@ from strawberry.schema.schema import validate_document
 from engine.plan import Plan, Unplannable, compile_plan, directive_variables
 from gateway.config import Settings, memory_shares
 from gateway.memory.lru import ByteLRU
+from gateway.observability.metrics import MemoryCache
 from schema.extensions.limits import lexical_errors
 
 NO_VARIABLES = VariableValues({}, {})
@@ -106,6 +107,9 @@ class Documents:
     @property
     def bytes(self) -> int:
         return self._kept.bytes
+
+    def stats(self) -> MemoryCache:
+        return MemoryCache(self._kept.bytes, len(self._kept), self._kept.capacity)
 
     def __len__(self) -> int:
         return len(self._kept)

@@ -88,6 +88,9 @@ async def app(settings: Settings, sources: Sources) -> AsyncIterator[Starlette]:
     application = create_app(settings)
     async with application.router.lifespan_context(application) as state:
         application.state.lifespan_state = state
+        invalidations = application.state.graphql_http.invalidations
+        if invalidations is not None:  # memory serves once the app follows the invalidation channel
+            await asyncio.wait_for(invalidations.settled.wait(), 30)
         yield application
 
 

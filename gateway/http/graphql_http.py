@@ -58,6 +58,7 @@ from gateway.http.response_cache import Plan, ResponseCache
 from gateway.memory.invalidations import Invalidations
 from gateway.memory.responses import Entry, LocalResponses
 from gateway.observability import request as observed
+from gateway.observability.metrics import MemoryCache
 from gateway.stores import Sources
 from gateway.trace import Trace, tracing
 from loaders.cached import keys_for
@@ -93,6 +94,21 @@ class GraphQLHTTP:
         self.responses = ResponseCache(settings, self.engine.documents, self.memory)
         self.engine.warm([operation.document for operation in self.persisted.manifests.operations()])
         self._page = page_html() if settings.graphiql else None
+
+    def memory_stats(self) -> dict[str, MemoryCache]:
+        """The in-process caches' sizes, for /metrics."""
+        stats = {"documents": self.engine.documents.stats()}
+        if self.memory is not None:
+            responses = self.memory.lru
+            stats["responses"] = MemoryCache(responses.bytes, len(responses), responses.capacity)
+        if self.persisted.memory is not None:
+            persisted = self.persisted.memory
+            stats["persisted"] = MemoryCache(persisted.bytes, len(persisted), persisted.capacity)
+        return stats
+
+    def memory_fresh(self) -> bool | None:
+        """Whether memory may serve responses now; None when it holds none."""
+        return None if self.memory is None else self.memory.usable(time.monotonic())
 
     async def follow_invalidations(self, sources: Sources) -> None:
         """Keep the memory's responses in step with every process's invalidations, until cancelled (the app's

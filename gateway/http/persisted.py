@@ -57,7 +57,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 # Where the document came from (explain's ``persistedDocument``).
 MANIFEST, MEMORY, REDIS = "manifest", "memory", "redis"
 # Measured with tracemalloc (bench/memory.py): the key string, the entry and the LRU's slot, beyond the document.
-APQ_OVERHEAD = 330
+APQ_OVERHEAD = 400
 
 
 @dataclass(slots=True)

@@ -29,5 +29,7 @@ async def outbox(sources: Sources) -> metrics.OutboxLag | None:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    body = metrics.exposition(await outbox(request.state.sources))
+    http = getattr(request.app.state, "graphql_http", None)
+    memory, fresh = (http.memory_stats(), http.memory_fresh()) if http is not None else (None, None)
+    body = metrics.exposition(await outbox(request.state.sources), memory=memory, fresh=fresh)
     return Response(body, headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"})

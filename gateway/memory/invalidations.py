@@ -58,6 +58,7 @@ class Invalidations:
         self.flushes = 0  # times memory was flushed for a possibly missed invalidation
         self._heard: set[int] = set()  # epochs heard while resynchronising
         self._beat = asyncio.Event()
+        self.settled = asyncio.Event()  # set once the first attempt to follow the channel succeeded or failed
         memory.fresh = self.fresh
 
     def fresh(self, now: float) -> bool:
@@ -106,11 +107,13 @@ class Invalidations:
             try:
                 async with channels.listen(self.keys.channel, watch=self.on_item) as listener:
                     await self._resync(sources, listener)
+                    self.settled.set()
                     if down:
                         log.info("invalidation channel followed again: memory serves")
                         down = False
                     await listener.ended.wait()
             except SourceError as exc:
+                self.settled.set()
                 if not down:
                     log.warning("invalidation channel lost, memory bypassed until it is back: %s", exc.detail)
                 down = True

@@ -25,10 +25,12 @@ from gateway.memory.lru import ByteLRU
 
 Key = tuple[bytes, int]  # (the request's identity: document hash, operation name, variables; viewer id, 0: public)
 
-# Measured with tracemalloc (bench/memory.py): an entry's key tuple, its Entry, the LRU's slot and its share of
-# the index, beyond the bytes of the body, the identity and the tag strings; and one tag's set membership.
-ENTRY_OVERHEAD = 400
-TAG_OVERHEAD = 160
+# Measured with tracemalloc (bench/memory.py): per entry, beyond the bytes of its body and key, the objects' headers,
+# the Entry with its ETag, the key tuple and the LRU's slot (about 500 bytes); per tag, beyond its length, its
+# string's header, its slot in the entry and its membership in the index (about 160 bytes when other entries share
+# the tag, 300 when the tag is the entry's alone and needs a set of its own).
+ENTRY_OVERHEAD = 512
+TAG_OVERHEAD = 320
 
 
 @dataclass(slots=True)
@@ -69,6 +71,8 @@ class LocalResponses:
         caller read ``generation`` (``seen``), nor while the channel is not followed."""
         if seen != self.generation or ttl_s <= 0 or not self.fresh(now):
             return None
+        # Exact-size copies: orjson's output keeps its growth buffer (a 300-byte body held 4 KiB, a 3 KiB one 32 KiB).
+        key, body = (bytes(memoryview(key[0])), key[1]), bytes(memoryview(body))
         tags = tuple(tags)
         entry = Entry(body, hashlib.blake2b(body, digest_size=12).hexdigest(), now + ttl_s, tags, private)
         size = len(body) + len(key[0]) + ENTRY_OVERHEAD + sum(TAG_OVERHEAD + len(tag) for tag in tags)

@@ -13,6 +13,9 @@ Every name starts with ``gateway_``; every label takes a bounded set of values, 
     gateway_operations_total{executor, reason}         operations run by the plan executor (reason "planned")
                                                        or by strawberry's resolvers (reason: why not planned)
     gateway_breaker_state{source}                      0 closed, 1 half-open, 2 open (read when scraped)
+    gateway_memory_cache_bytes{cache}, gateway_memory_cache_entries{cache}, gateway_memory_cache_capacity_bytes{cache}
+                                                       the in-process caches (responses, documents, persisted), and
+    gateway_memory_cache_fresh                         1 while memory may serve responses (read when scraped)
     gateway_outbox_pending, gateway_outbox_oldest_pending_age_seconds, gateway_outbox_parked  (read when scraped)
 
 ``operation`` is the GraphQL operation's name when it is one of the persisted manifests' names or one of the first
@@ -156,6 +159,15 @@ def observe_executor(executor: str, reason: str) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryCache:
+    """One in-process cache as scraped: its estimated bytes, entries and capacity."""
+
+    bytes: int
+    entries: int
+    capacity: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxLag:
     pending: int
     oldest_age_s: float
@@ -165,9 +177,17 @@ class OutboxLag:
 class _Scraped(Collector):
     """Gauges read when /metrics is scraped: the outbox lag (when MySQL answered) and the breakers' states."""
 
-    def __init__(self, outbox: OutboxLag | None, breakers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        outbox: OutboxLag | None,
+        breakers: Mapping[str, str],
+        memory: Mapping[str, MemoryCache] | None = None,
+        fresh: bool | None = None,
+    ) -> None:
         self.outbox = outbox
         self.breakers = breakers
+        self.memory = memory or {}
+        self.fresh = fresh
 
     def collect(self) -> Iterator[Metric]:
         if self.outbox is not None:
@@ -186,14 +206,36 @@ class _Scraped(Collector):
                 if (value := _BREAKER_VALUES.get(state.lower())) is not None:
                     family.add_metric((source,), value)
             yield family
+        if self.memory:
+            for name, help_text, attribute in (
+                ("gateway_memory_cache_bytes", "Estimated bytes held by each in-process cache", "bytes"),
+                ("gateway_memory_cache_entries", "Entries held by each in-process cache", "entries"),
+                ("gateway_memory_cache_capacity_bytes", "The byte bound of each in-process cache", "capacity"),
+            ):
+                family = GaugeMetricFamily(name, help_text, labels=("cache",))
+                for cache, stats in sorted(self.memory.items()):
+                    family.add_metric((cache,), float(getattr(stats, attribute)))
+                yield family
+        if self.fresh is not None:
+            yield _gauge(
+                "gateway_memory_cache_fresh",
+                "1 while this process follows the invalidations within the staleness bound (memory may serve)",
+                float(self.fresh),
+            )
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-def exposition(outbox: OutboxLag | None = None, breakers: Mapping[str, str] | None = None) -> bytes:
-    """The text exposition of every metric (every worker's in multiprocess mode) plus the scrape-time gauges."""
+def exposition(
+    outbox: OutboxLag | None = None,
+    breakers: Mapping[str, str] | None = None,
+    memory: Mapping[str, MemoryCache] | None = None,
+    fresh: bool | None = None,
+) -> bytes:
+    """The text exposition of every metric (every worker's in multiprocess mode) plus the scrape-time gauges (the
+    memory caches' are this worker's)."""
     if directory := os.environ.get(MULTIPROC_ENV):
         merged = CollectorRegistry()
         MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
@@ -201,7 +243,7 @@ def exposition(outbox: OutboxLag | None = None, breakers: Mapping[str, str] | No
     else:
         counted = generate_latest(REGISTRY)
     scraped = CollectorRegistry()
-    scraped.register(_Scraped(outbox, breakers if breakers is not None else breaker.breaker_states()))
+    scraped.register(_Scraped(outbox, breakers if breakers is not None else breaker.breaker_states(), memory, fresh))
     return counted + generate_latest(scraped)
 
 

@@ -15,6 +15,7 @@ from gateway.config import Settings
 from gateway.stores import Sources
 from loaders.cached import keys_for
 from tests.conftest import ADMIN_ID, token_for
+from tests.http.conftest import serve
 from tests.writes.conftest import PRODUCT_ID
 
 CACHE = "x-gateway-cache"
@@ -64,12 +65,17 @@ async def test_a_persisted_query_is_stored_then_served_whole(
     first = await persisted(client, document, {"id": "60"}, register=True)
     assert first.headers[CACHE] == "stored"
     second = await persisted(client, document, {"id": "60"}, explain=True)
-    assert second.headers[CACHE] == "hit"
+    assert second.headers[CACHE] == "hit-local"  # from this process's memory
     body = second.json()
     assert body["data"] == first.json()["data"]
     explain = body["extensions"]["explain"]
-    assert explain["responseCache"] == "hit"
-    assert set(explain["sources"]) == {"redis"}  # no store asked
+    assert explain["responseCache"] == "hit-local"
+    assert explain["sources"] == {}  # no store asked, Redis neither
+    async with serve(settings.model_copy(update={"memory_cache": False})) as other:
+        third = await persisted(other, document, {"id": "60"}, explain=True)
+    assert third.headers[CACHE] == "hit"  # from Redis
+    assert third.json()["data"] == first.json()["data"]
+    assert set(third.json()["extensions"]["explain"]["sources"]) == {"redis"}  # no store asked
     other = await persisted(client, document, {"id": "61"})  # other variables: another entry
     assert other.headers[CACHE] == "stored"
     assert other.json()["data"]["product"]["id"] == "61"
@@ -121,7 +127,7 @@ async def test_private_results_are_served_to_their_viewer_only(client: httpx.Asy
     document = fresh('{ user(id: "5") { id email } }')
     own = await persisted(client, document, user=5, register=True)
     assert own.headers[CACHE] == "stored"
-    assert (await persisted(client, document, user=5)).headers[CACHE] == "hit"
+    assert (await persisted(client, document, user=5)).headers[CACHE] == "hit-local"
     stranger = await persisted(client, document, user=6)
     assert stranger.headers[CACHE] == "miss"
     assert stranger.json()["data"]["user"]["email"] is None
@@ -147,7 +153,7 @@ async def test_a_change_to_an_entity_drops_the_responses_holding_it(
 ) -> None:
     document = fresh(f'{{ product(id: "{PRODUCT_ID}") {{ title inventory }} }}')
     assert (await persisted(client, document, register=True)).headers[CACHE] == "stored"
-    assert (await persisted(client, document)).headers[CACHE] == "hit"
+    assert (await persisted(client, document)).headers[CACHE] == "hit-local"
     headers = {"Authorization": f"Bearer {token_for(ADMIN_ID, admin=True)}"}
     changed = await client.post("/graphql", json={"query": UPDATE, "variables": {"t": "Changed"}}, headers=headers)
     assert changed.json()["data"] == {"updateProduct": {"title": "Changed"}}

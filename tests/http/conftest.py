@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,11 +12,19 @@ from redis.asyncio import Redis
 
 from gateway.config import Settings
 from gateway.http.app import create_app
+from gateway.http.graphql_http import GraphQLHTTP
 
 
 @asynccontextmanager
 async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a fresh app with ``settings``, its lifespan (and store clients) open for the block."""
+    async with serve_app(settings) as (http, _):
+        yield http
+
+
+@asynccontextmanager
+async def serve_app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, GraphQLHTTP]]:
+    """As ``serve``, with the app's GraphQL-over-HTTP view (its caches)."""
     app = create_app(settings)
     async with app.router.lifespan_context(app) as state:
 
@@ -23,9 +32,16 @@ async def serve(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             scope["state"] = dict(state or {})
             await app(scope, receive, send)
 
+        await settled(app.state.graphql_http)
         transport = httpx.ASGITransport(app=with_state)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
-            yield http
+            yield http, app.state.graphql_http
+
+
+async def settled(http: GraphQLHTTP) -> None:
+    """Until the app follows the invalidation channel (memory may serve), or has failed to once (Redis down)."""
+    if http.invalidations is not None:
+        await asyncio.wait_for(http.invalidations.settled.wait(), 30)
 
 
 @pytest_asyncio.fixture

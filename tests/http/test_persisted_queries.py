@@ -5,6 +5,7 @@ Every document carries a fresh uuid in a comment, so its sha256 is new to Redis;
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from redis.asyncio import Redis
 from gateway.config import Settings
 from gateway.http.media import GRAPHQL_RESPONSE, JSON
 from gateway.stores.redis.persisted import key
+from tests.conftest import eventually
 from tests.http.conftest import serve
 
 NEW = {"Accept": GRAPHQL_RESPONSE}
@@ -122,15 +124,46 @@ async def test_a_hash_is_case_insensitive(client: httpx.AsyncClient, redis: Redi
     assert response.json() == {"data": {"__typename": "Query"}}
 
 
-async def test_use_resets_the_ttl(client: httpx.AsyncClient, redis: Redis, settings: Settings) -> None:
+async def test_use_resets_the_ttl(redis: Redis, settings: Settings) -> None:
     document = fresh("{ __typename }")
     digest = sha256(document)
-    await send(client, "POST", query=document, extensions=apq(digest))
-    await redis.pexpire(key(digest), 90_000)  # as if most of its life had gone by
-    assert await redis.pttl(key(digest)) <= 90_000
-    response = await send(client, "GET", extensions=apq(digest))
-    assert response.json() == {"data": {"__typename": "Query"}}
-    assert await redis.pttl(key(digest)) > settings.persisted_query_ttl_s * 1000 - 60_000
+    async with serve(settings.model_copy(update={"memory_cache": False})) as client:  # every hash read from Redis
+        await send(client, "POST", query=document, extensions=apq(digest))
+        await redis.pexpire(key(digest), 90_000)  # as if most of its life had gone by
+        assert await redis.pttl(key(digest)) <= 90_000
+        response = await send(client, "GET", extensions=apq(digest))
+        assert response.json() == {"data": {"__typename": "Query"}}
+        assert await redis.pttl(key(digest)) > settings.persisted_query_ttl_s * 1000 - 60_000
+
+
+async def test_a_use_found_in_memory_resets_the_ttl_at_most_once_per_period(redis: Redis, settings: Settings) -> None:
+    """A document held in memory costs no round trip: its TTL in Redis is reset in the background, once the last
+    reset is older than a thirtieth of the TTL (2 s for a 60 s TTL), and put back if Redis lost it."""
+    document = fresh("{ __typename }")
+    digest = sha256(document)
+    async with serve(settings.model_copy(update={"persisted_query_ttl_s": 60})) as client:
+        await send(client, "POST", query=document, extensions=apq(digest))
+        await redis.pexpire(key(digest), 30_000)
+        response = await send(client, "GET", extensions={**apq(digest), "explain": True})
+        assert response.json()["extensions"]["explain"]["persistedDocument"] == "memory"
+        assert "redis" not in response.json()["extensions"]["explain"]["sources"]
+        assert await redis.pttl(key(digest)) <= 30_000  # reset 0 s ago: not yet
+        await asyncio.sleep(2.1)
+        await send(client, "GET", extensions=apq(digest))
+
+        async def reset() -> bool:
+            return bool(await redis.pttl(key(digest)) > 50_000)
+
+        assert await eventually(reset, timeout=10, interval=0.05)
+        await redis.delete(key(digest))  # Redis lost it (a flush, a restart)
+        await asyncio.sleep(2.1)
+        again = await send(client, "GET", extensions=apq(digest))
+        assert again.json()["data"] == {"__typename": "Query"}  # memory still has it
+
+        async def put_back() -> bool:
+            return bool(await redis.get(key(digest)) == document.encode())
+
+        assert await eventually(put_back, timeout=10, interval=0.05)
 
 
 async def test_registering_again_keeps_the_document_and_resets_the_ttl(
@@ -155,15 +188,25 @@ async def test_the_ttl_is_a_setting(settings: Settings, redis: Redis) -> None:
     assert 110_000 < await redis.pttl(key(digest)) <= 120_000
 
 
-async def test_a_hash_hit_is_one_redis_round_trip_in_explain(client: httpx.AsyncClient, redis: Redis) -> None:
+async def test_a_hash_hit_in_memory_is_no_round_trip_and_one_from_redis(
+    client: httpx.AsyncClient, redis: Redis, settings: Settings
+) -> None:
     document = fresh("{ __typename }")
     digest = sha256(document)
     await send(client, "POST", query=document, extensions=apq(digest))
     response = await send(client, "POST", extensions={**apq(digest), "explain": True})
-    calls = response.json()["extensions"]["explain"]["sources"]["redis"]["calls"]
-    # The document by its hash, then the response cache's lookup of its result (stored by the first request).
-    assert [call["operation"] for call in calls] == ["apq_get", "mget response"]
+    explain = response.json()["extensions"]["explain"]
+    # The document and its result (stored by the first request) both in this process's memory.
+    assert (explain["sources"], explain["persistedDocument"]) == ({}, "memory")
+    assert response.headers["x-gateway-cache"] == "hit-local"
+    async with serve(settings.model_copy(update={"memory_cache": False})) as other:
+        response = await send(other, "POST", extensions={**apq(digest), "explain": True})
+    explain = response.json()["extensions"]["explain"]
+    calls = explain["sources"]["redis"]["calls"]
+    # The document by its hash, then the response cache's lookup of its result.
+    assert [call["operation"] for call in calls] == ["apq_get", "lookup response"]
     assert calls[0]["keys"] == [digest]
+    assert explain["persistedDocument"] == "redis"
     assert response.headers["x-gateway-cache"] == "hit"
 
 

@@ -1,10 +1,11 @@
 """The per-process pub/sub hub against the real Redis: one connection, SUBSCRIBE per channel (not per listener),
-UNSUBSCRIBE when the last listener leaves, and a lost connection ends every listener."""
+UNSUBSCRIBE when the last listener leaves, a lost connection ends every listener, and a watcher gets heartbeats in
+order with the messages."""
 
 from __future__ import annotations
 
 import asyncio
-import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,17 +13,18 @@ import pytest
 import pytest_asyncio
 
 from gateway.config import Settings
-from gateway.errors import SourceUnavailable
+from gateway.errors import SourceError, SourceUnavailable
 from gateway.stores import Sources
-from gateway.stores.redis.pubsub import Channels, Listener
+from gateway.stores.redis.pubsub import Channels, Heartbeat, Listener
 from tests.conftest import eventually
 
-NAME = f"gateway-pubsub-{os.getpid()}"
+# The hub's connection name (the apps of the test session hold connections of their own, named by the pid).
+NAME = f"test-pubsub-{uuid.uuid4().hex[:8]}"
 
 
 @pytest_asyncio.fixture
 async def channels(sources: Sources, settings: Settings) -> AsyncIterator[Channels]:
-    hub = Channels(publisher=sources.redis.client, url=settings.redis_url, timeout=settings.source_timeout_s)
+    hub = Channels(publisher=sources.redis.client, url=settings.redis_url, timeout=settings.source_timeout_s, name=NAME)
     yield hub
     await hub.close()
 
@@ -77,3 +79,43 @@ async def test_a_lost_connection_ends_every_listener_and_the_next_one_reconnects
         assert await subscribers(sources, channel) == 1
         await channels.publish(channel, b"back")
         assert await next_of(again) == b"back"
+
+
+async def test_a_watcher_gets_heartbeats_after_the_messages_published_before_their_ping(
+    sources: Sources, settings: Settings
+) -> None:
+    hub = Channels(
+        publisher=sources.redis.client,
+        url=settings.redis_url,
+        timeout=settings.source_timeout_s,
+        heartbeat_s=0.05,
+        name=NAME,
+    )
+    channel = f"test:{uuid.uuid4().hex}"
+    seen: list[bytes | Heartbeat | SourceError] = []
+    try:
+        async with hub.listen(channel, watch=seen.append) as listener:
+
+            async def beats() -> list[Heartbeat]:
+                return [item for item in seen if isinstance(item, Heartbeat)]
+
+            assert await eventually(beats, timeout=10, interval=0.02)
+            published = time.monotonic()
+            await hub.publish(channel, b"before")
+
+            async def answered_after_publishing() -> bool:
+                return any(isinstance(item, Heartbeat) and item.sent >= published for item in seen)
+
+            assert await eventually(answered_after_publishing, timeout=10, interval=0.02)
+            first_after = next(
+                i for i, item in enumerate(seen) if isinstance(item, Heartbeat) and item.sent >= published
+            )
+            assert b"before" in seen[:first_after]  # the message came before the heartbeat of any later PING
+            sent = [item.sent for item in seen if isinstance(item, Heartbeat)]
+            assert sent == sorted(sent)
+            (connection,) = [c for c in await hub_connections(sources) if int(c["sub"]) > 0]
+            await sources.redis.client.client_kill_filter(_id=connection["id"])
+            await asyncio.wait_for(listener.ended.wait(), 10)
+        assert isinstance(seen[-1], SourceUnavailable)  # the watcher is told the connection is lost
+    finally:
+        await hub.close()

@@ -36,8 +36,8 @@ if str(ROOT) not in sys.path:
 
 from engine.documents import Documents, footprint  # noqa: E402
 from gateway.config import Settings  # noqa: E402
-from gateway.http.persisted import APQ_OVERHEAD, PersistedQueries  # noqa: E402
 from gateway.http.manifests import Manifests  # noqa: E402
+from gateway.http.persisted import APQ_OVERHEAD, PersistedQueries  # noqa: E402
 from gateway.memory.responses import ENTRY_OVERHEAD, TAG_OVERHEAD, LocalResponses  # noqa: E402
 from schema import schema  # noqa: E402
 
@@ -86,7 +86,8 @@ def persisted() -> tuple[int, int]:
         return queries
 
     queries, held = traced(build)
-    assert isinstance(queries, PersistedQueries) and queries.memory is not None
+    assert isinstance(queries, PersistedQueries)
+    assert queries.memory is not None
     return queries.memory.bytes, held
 
 

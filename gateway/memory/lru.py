@@ -44,9 +44,12 @@ class ByteLRU(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._entries
 
-    def keys(self) -> Iterator[K]:
-        """Least recently used first (a copy: popping while iterating is fine)."""
+    def __iter__(self) -> Iterator[K]:
+        """The keys, least recently used first (a copy: popping while iterating is fine)."""
         return iter(list(self._entries))
+
+    def keys(self) -> Iterator[K]:
+        return iter(self)
 
     def oldest(self) -> K:
         return next(iter(self._entries))

@@ -50,7 +50,8 @@ async def test_a_hit_in_memory_costs_no_round_trip_and_no_parse(settings: Settin
         explain = hit.json()["extensions"]["explain"]
         assert explain["sources"] == {}  # neither the APQ document nor the response asked of Redis
         assert (explain["persistedDocument"], explain["responseCache"]) == ("memory", "hit-local")
-        assert "executor" not in explain and "plan" not in explain  # nothing ran
+        assert "executor" not in explain
+        assert "plan" not in explain
         assert document not in http.engine.documents  # nor was the document parsed again
         other = await persisted(client, document, {"id": "71"})
         assert other.headers[CACHE] == "stored"  # other variables: another entry
@@ -70,8 +71,9 @@ async def test_memory_holds_what_redis_holds_with_its_tags_and_no_longer(
         assert http.memory is not None
         looked = await persisted(client, document, {"id": "72"})
         assert looked.headers[CACHE] == "hit"  # from Redis, and now in memory
-        ((key, entry),) = [(k, http.memory.lru.get(k, time.monotonic())) for k in http.memory.lru.keys()]
-        assert entry is not None and entry.tags == ("product:72",)
+        ((key, entry),) = [(k, http.memory.lru.get(k, time.monotonic())) for k in http.memory.lru]
+        assert entry is not None
+        assert entry.tags == ("product:72",)
         assert entry.expires - time.monotonic() <= 5.0  # Redis's remaining life, not the TTL's default
         assert (await persisted(client, document, {"id": "72"})).headers[CACHE] == "hit-local"
         # An invalidation made elsewhere (the script alone, as another process would run it) reaches memory
@@ -102,12 +104,14 @@ def test_memory_serves_a_bound_after_the_newest_heartbeat_and_never_once_the_con
     assert memory.get(key, 100.6) is not None
     assert memory.get(key, 101.5) is None  # held, but not served
     gate.on_item(b"6 product:2")
-    assert memory.get(key, 100.6) is not None and gate.applied == 6
+    assert memory.get(key, 100.6) is not None
+    assert gate.applied == 6
     gate.on_item(b"7 product:1")
     assert memory.get(key, 100.6) is None  # dropped by its tag
     assert memory.put(key, b"{}", ["product:3"], ttl_s=60, private=False, seen=memory.generation, now=100.5)
     gate.on_item(b"9 product:4")  # epoch 8 was never heard: anything may be stale
-    assert memory.get(key, 100.6) is None and gate.flushes == 1
+    assert memory.get(key, 100.6) is None
+    assert gate.flushes == 1
     seen = memory.generation
     gate.on_item(b"10 user:1")
     assert memory.put(key, b"{}", ["product:3"], ttl_s=60, private=False, seen=seen, now=100.5) is None  # raced
@@ -156,7 +160,8 @@ async def test_after_a_lost_connection_memory_is_bypassed_then_kept_or_flushed_b
     try:
         assert not put(b"early", "product:1")  # not kept before the channel is followed
         assert await eventually(synced, timeout=10, interval=0.02)
-        assert put(b"a", "product:1") and put(b"b", "product:2")
+        assert put(b"a", "product:1")
+        assert put(b"b", "product:2")
         await redis_cache.invalidate(sources.redis, keys, [("product", 1)])
 
         async def a_dropped() -> bool:
@@ -169,13 +174,15 @@ async def test_after_a_lost_connection_memory_is_bypassed_then_kept_or_flushed_b
         assert await eventually(bypassed, timeout=10, interval=0.01)
         assert not held(b"b")  # held, not served
         assert await eventually(synced, timeout=10, interval=0.02)
-        assert held(b"b") and gate.flushes == 0
+        assert held(b"b")
+        assert gate.flushes == 0
         # Lost after an invalidation nobody here heard (the epoch moved without a message): flushed.
         await sources.redis.client.incr(keys.epoch)
         await kill_pubsub(sources)
         assert await eventually(bypassed, timeout=10, interval=0.01)
         assert await eventually(synced, timeout=10, interval=0.02)
-        assert not held(b"b") and gate.flushes == 1
+        assert not held(b"b")
+        assert gate.flushes == 1
     finally:
         following.cancel()
         made = [k async for k in sources.redis.client.scan_iter(match=f"test-gate:{run}:*")]
@@ -205,7 +212,8 @@ async def test_a_flood_of_distinct_variables_stays_within_the_bound(settings: Se
             assert response.json()["data"]["product"]["id"] == "1"
             highest = max(highest, lru.bytes)
         assert highest <= lru.capacity
-        assert lru.evicted > 100 and len(lru) < 200
+        assert lru.evicted > 100
+        assert len(lru) < 200
         assert len(http.engine.documents) == prepared  # one document, however many variables
 
 
@@ -268,7 +276,8 @@ def test_prepared_documents_are_bounded_in_bytes_and_a_later_plan_counts() -> No
     a, b, c, d, e = (f"{{ {name}: __typename }}" for name in "abcde")  # of one length: one footprint
     documents = Documents(schema._schema, make_test_settings(), size=1000, max_bytes=4 * footprint(a, 1) + 10)
     documents.warm([a, b, c, d])
-    assert len(documents) == 4 and documents.bytes == 4 * footprint(a, 1)
+    assert len(documents) == 4
+    assert documents.bytes == 4 * footprint(a, 1)
     documents.get(a)  # used again: now the most recent
     documents.warm([e])  # evicts b, the least recently used
     assert (a in documents, b in documents, e in documents) == (True, False, True)
@@ -291,15 +300,18 @@ def test_prepared_documents_are_bounded_in_bytes_and_a_later_plan_counts() -> No
 def test_the_lru_is_bounded_in_bytes_and_drops_what_expired() -> None:
     dropped: list[str] = []
     lru: ByteLRU[str, str] = ByteLRU(100, max_entry_bytes=60, on_drop=lambda key, value: dropped.append(key))
-    assert lru.put("a", "A", 40) and lru.put("b", "B", 40)
+    assert lru.put("a", "A", 40)
+    assert lru.put("b", "B", 40)
     assert lru.get("a") == "A"  # a is now the most recent
     assert lru.put("c", "C", 40)  # b goes: 120 > 100
     assert ("a" in lru, "b" in lru, "c" in lru) == (True, False, True)
     assert (lru.bytes, lru.evicted, dropped) == (80, 1, ["b"])
-    assert not lru.put("big", "X", 61) and "big" not in lru  # larger than an entry may be
+    assert not lru.put("big", "X", 61)
+    assert "big" not in lru
     assert lru.put("d", "D", 10, expires=5.0)
     assert lru.get("d", now=4.9) == "D"
-    assert lru.get("d", now=5.0) is None and "d" not in lru  # expired: dropped when read
+    assert lru.get("d", now=5.0) is None
+    assert "d" not in lru
     lru.clear()
     assert (len(lru), lru.bytes) == (0, 0)
 

@@ -109,9 +109,11 @@ class Invalidations:
                     await self._resync(sources, listener)
                     self.settled.set()
                     if down:
-                        log.info("invalidation channel followed again: memory serves")
+                        log.warning("invalidation channel followed again: memory serves (%d flushes)", self.flushes)
                         down = False
                     await listener.ended.wait()
+                log.warning("invalidation channel lost: memory bypassed until it is followed again")
+                down = True
             except SourceError as exc:
                 self.settled.set()
                 if not down:

@@ -1,8 +1,9 @@
 """Load from wrk (Debian's ``wrk``, C, one thread here): requests per second and latency percentiles, with the
-CPU time and peak RSS of the server process measured over the same seconds.
+CPU time and peak RSS of the server process measured over the same seconds, wrk's own CPU and the machine's.
 
-wrk cycles through the given requests (a Lua script made per run); its ``--latency`` report gives p50, p90, p99.
-Install it with ``apt-get install wrk`` (the bench says so when it is missing).
+wrk cycles through the given requests (a Lua script made per run), or runs a script of the caller's; its
+``--latency`` report gives p50, p90, p99. Install it with ``apt-get install wrk`` (the bench says so when it is
+missing).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from cache import cpu_seconds  # bench/ is sys.path[0] when run as a script
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -41,6 +42,28 @@ class Result:
     failed: int  # non-2xx answers and socket errors
     cpu_ms: float  # server CPU per request
     rss_mib: float  # server peak RSS during the run
+    server_cpu: float = 0.0  # share of one core over the run: the server process
+    client_cpu: float = 0.0  # wrk
+    machine_cpu: float = 0.0  # every process, all cores (up to their number)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of all CPUs since boot: busy excludes idle and iowait."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(values[:8])  # guest time is already in user
+    return total - values[3] - values[4], total
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (wrk, once waited for)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def available() -> bool:
@@ -76,12 +99,15 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def run(url: str, calls: Sequence[Call], *, connections: int, seconds: float, pid: int) -> Result:
-    """wrk against ``url`` for ``seconds`` with ``connections`` connections, cycling through ``calls``."""
+async def run(
+    url: str, calls: Sequence[Call], *, connections: int, seconds: float, pid: int, lua: str | None = None
+) -> Result:
+    """wrk against ``url`` for ``seconds`` with ``connections`` connections, cycling through ``calls`` (or running
+    the script ``lua``)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_lua(calls))
+        script.write(lua if lua is not None else _lua(calls))
     peak = rss_mib(pid)
-    cpu_before = cpu_seconds(pid)
+    cpu_before, client_before, machine_before = cpu_seconds(pid), children_cpu(), machine_busy()
     process = await asyncio.create_subprocess_exec(
         "wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "60s", "--latency", "-s", script.name, url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -92,6 +118,9 @@ async def run(url: str, calls: Sequence[Call], *, connections: int, seconds: flo
         await asyncio.wait((waiting,), timeout=0.5)
     out = (await waiting)[0].decode()
     cpu = cpu_seconds(pid) - cpu_before
+    client = children_cpu() - client_before
+    machine_after = machine_busy()
+    busy, total = machine_after[0] - machine_before[0], machine_after[1] - machine_before[1]
     os.unlink(script.name)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     failed = sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|connect|read|write|timeout)[: ]+(\d+)", out))
@@ -105,6 +134,9 @@ async def run(url: str, calls: Sequence[Call], *, connections: int, seconds: flo
         failed=failed,
         cpu_ms=cpu * 1000 / requests if requests else float("nan"),
         rss_mib=peak,
+        server_cpu=cpu / seconds,
+        client_cpu=client / seconds,
+        machine_cpu=busy / total * (os.cpu_count() or 1) if total else 0.0,
     )
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-from uuid import uuid4
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -52,8 +53,24 @@ def build_context(
 
 def request_id_of(request: Request | WebSocket) -> str:
     """The caller's X-Request-Id when it is sane, else a fresh one."""
-    request_id = request.headers.get("x-request-id", "")
-    return request_id if _REQUEST_ID.match(request_id) else uuid4().hex
+    request_id = request.headers.get("x-request-id")
+    return request_id if request_id is not None and _REQUEST_ID.match(request_id) else new_request_id()
+
+
+def new_request_id() -> str:
+    """32 hex digits, as a uuid4's: 48 random bits drawn once per process, then a counter (a uuid4 per request cost
+    a few percent of a request answered from memory)."""
+    return f"{_prefix}{next(_counter):020x}"
+
+
+def _new_process() -> None:
+    global _prefix, _counter
+    _prefix, _counter = os.urandom(6).hex(), itertools.count()
+
+
+_prefix, _counter = "", itertools.count()
+_new_process()
+os.register_at_fork(after_in_child=_new_process)  # a forked worker draws its own
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")  # a caller's X-Request-Id is kept only when it is sane

@@ -267,6 +267,7 @@ class GraphQLHTTP:
     ) -> Response:
         """A response-cache hit: the stored body as it is, or with this request's explain when asked; over GET
         with HTTP caching's headers, and 304 when the client holds it already."""
+        observed.note_operation(parsed.operation_name, "query")  # only queries are cached
         headers = {"X-Request-Id": request_id, CACHE_HEADER: plan.outcome, "Vary": "Accept"}
         if request.method == "GET":
             caching, unchanged = http_caching(request, media_type, hit, time.monotonic())

@@ -131,9 +131,24 @@ class _OperationNames:
 operation_names = _OperationNames()
 
 
+# Labelled children by their label values: ``labels()`` takes a lock and builds a tuple on every call, and the
+# hot path (a response served from memory) counts three series per request. Bounded as the label values are.
+_requests: dict[tuple[str, str], Counter] = {}
+_request_seconds: dict[str, Histogram] = {}
+_cache: dict[tuple[str, str], Counter] = {}
+
+
 def observe_request(*, operation: str | None, operation_type: str | None, outcome: str, seconds: float) -> None:
-    REQUESTS.labels(operation_names.label(operation), outcome).inc()
-    REQUEST_SECONDS.labels(operation_type or "none").observe(seconds)
+    key = (operation_names.label(operation), outcome)
+    counter = _requests.get(key)
+    if counter is None:
+        counter = _requests[key] = REQUESTS.labels(*key)
+    counter.inc()
+    kind = operation_type or "none"
+    histogram = _request_seconds.get(kind)
+    if histogram is None:
+        histogram = _request_seconds[kind] = REQUEST_SECONDS.labels(kind)
+    histogram.observe(seconds)
 
 
 def observe_store_call(source: str, operation: str, seconds: float, error: str | None) -> None:
@@ -146,7 +161,10 @@ def observe_store_call(source: str, operation: str, seconds: float, error: str |
 def observe_cache(kind: str, outcome: str, count: int = 1) -> None:
     """``outcome`` as the caches name it; "not stored (an entity changed meanwhile)" counts as ``not_stored``."""
     if count:
-        CACHE.labels(kind, outcome.split(" (")[0].replace(" ", "_")).inc(count)
+        counter = _cache.get((kind, outcome))
+        if counter is None:
+            counter = _cache[(kind, outcome)] = CACHE.labels(kind, outcome.split(" (")[0].replace(" ", "_"))
+        counter.inc(count)
 
 
 def observe_batch(loader: str, size: int) -> None:

@@ -14,6 +14,7 @@ is no data (BAD_REQUEST, GRAPHQL_VALIDATION_FAILED, UNAUTHENTICATED, TIMEOUT…)
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -78,13 +79,16 @@ def outcome_of(body: Mapping[str, Any]) -> str:
     return code if isinstance(code, str) and _CODE.match(code) else "INTERNAL_SERVER_ERROR"
 
 
+_NO_SPAN = contextlib.nullcontext(None)
+
+
 def instrumented(endpoint: Endpoint) -> Endpoint:
     async def observed(request: Request) -> Response:
         record = RequestRecord()
         token = current.set(record)
         started = time.perf_counter()
         status = 500
-        with otel.request_span() as span:
+        with otel.request_span() if otel.enabled() else _NO_SPAN as span:
             try:
                 response = await endpoint(request)
                 status = response.status_code

@@ -9,10 +9,9 @@ sizes of lists come from variables) and the variables' coercion.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
-
-from collections.abc import Iterable
 
 from graphql import (
     DocumentNode,

@@ -1,4 +1,4 @@
-"""MongoDB (FerretDB locally), through PyMongo's native AsyncMongoClient: the only module that imports pymongo."""
+"""MongoDB (mongo-java-server locally), through PyMongo's native AsyncMongoClient: the only module that imports pymongo."""
 
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ class MongoSource:
         info = await guarded(self, self.timeout, self.client.admin.command("buildInfo"), DRIVER_ERRORS)
         if "ferretdbVersion" in info:
             return ServerInfo(self.name, "FerretDB", str(info["ferretdbVersion"]).removeprefix("v"))
+        if str(info.get("localServer", "")).startswith("mongo-java-server "):  # our launcher (deploy/mongodb)
+            return ServerInfo(self.name, "mongo-java-server", str(info["localServer"]).split()[1])
         return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
 
     async def close(self) -> None:

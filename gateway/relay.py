@@ -35,8 +35,8 @@ from loaders.cached import invalidate
 
 log = logging.getLogger("gateway.relay")
 
-# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, in chunks:
-# gateway/sources/mongo_projection.py).
+# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, one command per
+# collection: gateway/sources/mongo_projection.py).
 APPLY_CONCURRENCY = 8
 
 

@@ -1,4 +1,4 @@
-"""MongoDB (mongo-java-server locally), through PyMongo's native AsyncMongoClient: the only module that imports pymongo."""
+"""MongoDB (mongo-java-server locally), through PyMongo's AsyncMongoClient: the only module that imports pymongo."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import shlex
 import shutil
 import signal
@@ -83,6 +84,8 @@ async def _warm(settings: Settings, name: SourceName) -> list[tuple[str, float]]
     from gateway.sources.mongo_schema import PRODUCT_ATTRIBUTES
     from loaders.keys import MAX_TOP
 
+    # On an empty graph (a new checkout) Neo4j warns of every unknown label: nothing to act on here.
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
     sources = Sources.create(settings)
     timings: list[tuple[str, float]] = []
 

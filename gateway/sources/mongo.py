@@ -30,7 +30,11 @@ class MongoSource:
             # (PyMongo waits the whole selection timeout even when the server refuses connections). Half the bound:
             # on a loaded machine three quarters left too little margin and the answer came as TIMEOUT.
             serverSelectionTimeoutMS=timeout_ms // 2,
-            connectTimeoutMS=timeout_ms,
+            # Past guarded()'s bound too: PyMongo's monitor times its checks out by it, and against a server without
+            # the streaming hello (the local one) a check that times out interrupts the calls in flight, which then
+            # came back SOURCE_UNAVAILABLE instead of the TIMEOUT a hung server's calls get (guarded() bounds
+            # connecting anyway).
+            connectTimeoutMS=timeout_ms + 1000,
             # A hung server: guarded()'s bound answers first (TIMEOUT) and cancels the call; this is a backstop.
             socketTimeoutMS=timeout_ms + 1000,
             appname="polyglot-gateway",

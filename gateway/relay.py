@@ -35,9 +35,11 @@ from loaders.cached import invalidate
 
 log = logging.getLogger("gateway.relay")
 
-# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, one command per
-# collection: gateway/sources/mongo_projection.py).
-APPLY_CONCURRENCY = 8
+# Events one relay applies at once: their Neo4j writes, one auto-commit transaction each, so that Neo4j commits
+# them in groups (their MongoDB writes go once per round, one command per collection:
+# gateway/sources/mongo_projection.py). Bounded well below the driver's pool of 100 connections, which the app
+# shares when the relay runs in `gateway serve`. (It was 8 while FerretDB deadlocked near 100 updates in flight.)
+APPLY_CONCURRENCY = 32
 
 
 @dataclass(slots=True)

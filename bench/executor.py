@@ -35,13 +35,13 @@ import httpx
 import orjson
 import wrk
 from cache import server
-from gateway.datasets import synthetic
 from markdown import replace_section
 from pages import PRODUCT_PAGE, USER_PAGE
 from read_path import bench_settings, machine, prepare
 
 from gateway.auth import mint
 from gateway.config import Settings
+from gateway.jobs.datasets import synthetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Execution plans: the plan executor against the resolvers and a hand-written endpoint"

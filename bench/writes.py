@@ -249,7 +249,7 @@ def report(args: argparse.Namespace, versions: list[str], b: Burst, rows: list[t
         f"products' metrics from MySQL into MongoDB, here {versions[1]}"
         + (
             " on SQLite. A round writes MongoDB once for all its events (events inserted, each touched product's "
-            "metrics replaced once), in chunks of 10; FerretDB finds a document by `_id` by scanning its "
+            "metrics replaced once), one command per collection; FerretDB finds a document by `_id` by scanning its "
             "collection (1–2 ms idle, 10–50 ms under this load, measured apart), so its CPU bounds the relay: "
             "relay events/s is FerretDB's figure, pessimistic for a real MongoDB with its `_id` index."
             if ferret

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from pydantic import ValidationError
 from gateway.config import DEV_PASSWORD, Settings
 
 
-def test_defaults_match_the_local_servers() -> None:
+def test_defaults_match_the_local_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith("GATEWAY_")]:  # a checkout on other ports
+        monkeypatch.delenv(name)
     settings = Settings()
     assert settings.mysql_url.startswith("mysql+asyncmy://gateway@127.0.0.1:3306/")
     assert settings.mysql_database == "gateway"

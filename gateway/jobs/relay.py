@@ -37,9 +37,11 @@ from loaders.cached import invalidate
 
 log = logging.getLogger("gateway.relay")
 
-# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, in chunks:
-# gateway/stores/mongo/projection.py).
-APPLY_CONCURRENCY = 8
+# Events one relay applies at once: their Neo4j writes, one auto-commit transaction each, so that Neo4j commits
+# them in groups (their MongoDB writes go once per round, one command per collection:
+# gateway/stores/mongo/projection.py). Bounded well below the driver's pool of 100 connections, which the app
+# shares when the relay runs in `gateway serve`. (It was 8 while FerretDB deadlocked near 100 updates in flight.)
+APPLY_CONCURRENCY = 32
 
 
 @dataclass(slots=True)

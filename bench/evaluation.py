@@ -118,7 +118,7 @@ def item_knn(train: Interactions, catalogue: Iterable[int]) -> Scores:
 def recency_neighbours(
     train: Timed, catalogue: Iterable[int], *, recent: int, half_life: float, neighbours: int
 ) -> Scores:
-    """Scores by the ``graph`` strategy (README, "How recommendations are scored"), with ``n_x`` the users of item
+    """Scores by the ``graph`` strategy (docs/recommendations.md), with ``n_x`` the users of item
     x and ``deg v`` the items of user v (in the graph both count edges: each rating is a RATED and a PURCHASED edge,
     so the graph's scores are these divided by 2 sqrt 2, in the same order).
 

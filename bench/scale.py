@@ -4,7 +4,8 @@
         [--cache off,on,off-raised] [--pages product,user,order] [--no-explain] [--seed-only] [--report-only]
         [--services scripts/services] [--state-dir .services-scale] [--keep-up] [--write]
 
-Every size has its own server set, started with scripts/services on other ports (SCALE_PORTS) and its own state
+Every size has its own server set, started with scripts/services on other ports (SCALE_PORTS, moved by
+GATEWAY_SCALE_PORTS) and its own state
 directory (``--state-dir``/SIZE, git-ignored): the shared set's Neo4j is one graph holding the demo's and the
 tests' MovieLens data, and must not get synthetic nodes. A set holds one dataset only, so its data stays between
 runs: a size already seeded is checked (row, document, node and edge counts) and not seeded again; one seeded in
@@ -62,7 +63,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "scale.json"
 SECTION = "Scale: the three main pages at 10k, 100k and 1M orders"
-SCALE_PORTS = {"mysql": 3308, "redis": 6381, "mongodb": 27019, "neo4j": 7689}
+# GATEWAY_SCALE_PORTS=MYSQL,REDIS,MONGODB,NEO4J moves the sets' ports (where another checkout runs a set on these).
+SCALE_PORTS = dict(
+    zip(
+        ("mysql", "redis", "mongodb", "neo4j"),
+        (int(port) for port in os.environ.get("GATEWAY_SCALE_PORTS", "3308,6381,27019,7689").split(",")),
+        strict=True,
+    )
+)
 HEAVY = "user (heavy)"  # users 1-3's page: over 1,000 orders each
 # The gateway process's settings per mode (the rest are the defaults). off-raised: the stores' and the request's
 # bounds raised so that at 1M orders slow reads are measured instead of answered TIMEOUT (and opening breakers).
@@ -77,7 +85,7 @@ MODES = {
 }
 EXPLAINED = 5  # explained requests per page and size
 # The bench's own store calls (seeding, counts, plans) and the explained requests: long enough that a slow store
-# is measured, not cut off (FerretDB's $in scans take seconds at 1M orders; the gateway's default bound is 2 s).
+# is measured, not cut off (bulk reads at 1M orders take seconds; the gateway's default bound is 2 s).
 LONG_TIMEOUT_S = 120.0
 READY_S = 120.0
 STOP_S = 30.0  # `gateway serve`'s graceful shutdown, before SIGKILL
@@ -363,8 +371,8 @@ async def run_size(orders: int, args: argparse.Namespace, previous: dict[str, An
 
 
 def disk_mib(state: Path) -> dict[str, float]:
-    """Each store's data on disk (MySQL's datadir, FerretDB's SQLite files, Neo4j's store), in MiB."""
-    dirs = {"mysql": state / "mysql" / "data", "mongodb": state / "mongodb" / "data", "neo4j": state / "neo4j" / "data"}
+    """Each store's data on disk (MySQL's datadir, the MongoDB server's files, Neo4j's store), in MiB."""
+    dirs = {"mysql": state / "mysql" / "data", "mongodb": state / "mongodb", "neo4j": state / "neo4j" / "data"}
     return {
         store: round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20, 1)
         for store, path in dirs.items()

@@ -179,38 +179,31 @@ def growth(sizes: list[dict[str, Any]]) -> list[str]:
 
 
 WHY = [
-    "**Why it grows** (each point read off the tables above):",
+    "**Why it grows, or does not** (each point read off the tables above):",
     "",
-    "- **MongoDB (FerretDB 1.24.2 on SQLite) is what grows.** The product and order pages read product attributes "
-    "and metrics with one `find({_id: {$in: ids}})` per collection, and FerretDB's explain reports `filterPushdown "
-    "False` for it: SQLite is not given the ids, FerretDB reads and decodes every document of the collection and "
-    "filters them itself. The collections hold one document per product, and products grow with the data (orders / "
-    "20, capped at 50,000), so a find of 20 ids costs in proportion to the catalogue (the `$in` column), whatever the "
-    "number of ids asked. A real MongoDB answers the same find from its `_id` index. Store times in explain add up "
-    "calls that run in parallel (attributes and metrics), so they can exceed the request's own time.",
-    "- **Under load the requests queue on FerretDB's CPU**: the 4 connections share 2 cores with every store, the "
-    "gateway and the client, so a page's p50 under load is several times its one-at-a-time time. When a call takes "
-    "longer than `GATEWAY_SOURCE_TIMEOUT_S` (2 s) the page answers `TIMEOUT mongodb`; after 5 such failures in a row "
-    "the store's circuit breaker opens and the next calls are refused at once (`SOURCE_UNAVAILABLE`) for 5 s. That "
-    "is what happens at 1M orders with the default settings: the product and order pages fail, never becoming "
-    "latencies. The `off-raised` rows raise the bounds (60 s per store call, 120 s per request) to measure what the "
-    "same reads cost, and the explained requests run with the bounds raised too.",
-    "- **Neo4j grows with the popularity of what was bought.** Recommendations expand from a user's products to "
-    "every other buyer of them, then to what those bought; boughtTogether from a product to its co-buyers' orders. "
-    "Popularity is Zipf-like, so the popular products' buyers grow with the number of orders (the edges one hop past "
-    "a user's products and the recommendations' PROFILE db hits grow 3-6× per 10× orders), while an ordinary "
-    "user's own history stays ~20 orders at every size. The heavy users (1,001 orders each up to 100k, 10,000 at "
-    "1M) have the largest expansions. Neo4j runs with a 128 MB page cache: the 1M graph's store is several times "
-    "that (on disk column).",
+    "- **MongoDB no longer grows.** The product and order pages read product attributes and metrics with one "
+    "`find({_id: {$in: ids}})` per collection, which mongo-java-server (the local MongoDB since issue 17) answers from "
+    "its `_id` index: the `$in` column barely moves while the collections grow with the products (orders / 20, "
+    "capped at 50,000). FerretDB 1.24.2 on SQLite, before it, read and decoded the whole collection for that find "
+    "(47 ms for 20 ids at 500 products, 3.1 s at 50,000: the 1M pages failed at the default 2 s bound). Store times "
+    "in explain add up calls that run in parallel (attributes and metrics), so they can exceed the request's own "
+    "time.",
+    "- **Under load the requests queue for the CPU**: the 4 connections share 2 cores with every store, the gateway "
+    "and the client (and, in these runs, other engineers' work), so a page's p50 under load is several times its "
+    "one-at-a-time time.",
+    "- **Neo4j is what grows, with the popularity of what was bought.** Recommendations expand from a user's products "
+    "to every other buyer of them, then to what those bought; boughtTogether from a product to its co-buyers' "
+    "orders. Popularity is Zipf-like, so the popular products' buyers grow with the number of orders (the edges one "
+    "hop past a user's products and the recommendations' PROFILE db hits grow 3-6× per 10× orders), while an "
+    "ordinary user's own history stays ~20 orders at every size. The heavy users (1,001 orders each up to 100k, "
+    "10,000 at 1M) have the largest expansions. Neo4j runs with a 128 MB page cache.",
     "- **MySQL stays flat**: every read is an index lookup (EXPLAIN: a user's orders by "
     "`ix_orders_user_id_created_at_id`, about 20 rows at every size; order lines and products by primary key), so its "
-    "time per request hardly moves from 10k to 1M orders.",
+    "time per request hardly moves with the data.",
     "- **The entity cache** keeps products (MySQL row, attributes, metrics), users and recommendation lists in Redis. "
-    "With it on, the product and order pages skip FerretDB and stay flat from 10k to 100k orders; at 1M the untimed "
-    "pass cannot fill it (the reads it would cache fail first), so they fail as without it. The user page gains "
-    "nothing at 10k and 100k: it is bound by the gateway's own CPU (about 50 products and 10 recommendations are a "
-    "few hundred fields to resolve; see the gateway CPU column, where 100% is the one core a uvicorn process can "
-    "use), but at 1M the recommendation lists the untimed pass did cache spare Neo4j's expansion.",
+    "With MongoDB answering from its index, the product and order pages are about as fast without it; the user page "
+    "gains most with it on, because its recommendation lists (the Neo4j expansion above) come from the cache after "
+    "the untimed pass.",
     "- **Memory does not grow with the data**: the gateway keeps nothing per dataset in its process (caches live in "
     "Redis, DataLoaders live for one request), and a request's memory is bounded by its page (20 orders, 10 "
     "recommendations, 5 products bought together), so RSS is the same at every size, idle and under load.",
@@ -246,7 +239,8 @@ def section(results: dict[str, Any]) -> str:
         "`--services <main checkout>/scripts/services` (the script creates a virtualenv in the checkout it is in).",
         "",
         "Each size is the synthetic dataset (`gateway seed --dataset synthetic --orders N`, seed 42) in a server set "
-        "of its own (scripts/services on ports 3308, 6381, 27019, 7689, state in `.services-scale/N`), never the "
+        "of its own (scripts/services on ports 3308, 6381, 27019, 7689 unless GATEWAY_SCALE_PORTS moves them, state "
+        "in `.services-scale/N`), never the "
         "shared set: its Neo4j holds the demo's and the tests' MovieLens graph. The gateway is `gateway serve` (one "
         f"uvicorn process, default settings, response cache off). Per page: {settings.get('ids', '?')} ids spread "
         "over the data with fixed seeds (products and orders uniformly over their ids, users over 4..N; users 1-3, "
@@ -289,7 +283,7 @@ def section(results: dict[str, Any]) -> str:
         ),
         "Where one request's time goes, cache off, one request at a time (median of the explained requests, from "
         "`extensions.explain`), and what the stores report for the same queries (median over 5 of the bench's ids; "
-        "MySQL EXPLAIN, Neo4j PROFILE, FerretDB explain):",
+        "MySQL EXPLAIN, Neo4j PROFILE; FerretDB's explain when it was the server):",
         "",
         *explain_table(sizes),
         "",

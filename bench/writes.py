@@ -5,10 +5,10 @@
 bench/read_path.py's synthetic data in gateway_bench (MySQL, Mongo), every product stocked, order ids from
 BENCH_ORDER_IDS, outbox emptied. One in-process app takes ``concurrency`` requests at a time: ~70% createOrder
 (1–3 products, quantity 1–2, random users), ~15% updateOrderStatus PAID (admin), ~15% cancelOrder (owner) of an
-order the bench believes pending (raced picks get a CONFLICT: expected). ``--relays`` relays run in the same
-process, at the settings' batch size unless ``--relay-batch`` says otherwise. No ratings: RATED edges would
-overwrite MovieLens'. Neo4j is shared with the demo graph: afterwards the bench's PURCHASED edges and the nodes
-it created are deleted (also on an error, ^C or SIGTERM).
+order the bench believes pending (raced picks get a CONFLICT: expected). ``--relays`` relays run as processes of
+their own (``gateway relay``), at the settings' batch size unless ``--relay-batch`` says otherwise. No ratings:
+RATED edges would overwrite MovieLens'. Neo4j is shared with the demo graph: afterwards the bench's PURCHASED edges
+and the nodes it created are deleted (also on an error, ^C or SIGTERM).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import os
 import random
 import signal
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,7 +36,6 @@ from read_path import bench_settings, machine, prepare, serve
 from gateway.auth import mint
 from gateway.config import Settings
 from gateway.jobs.datasets import synthetic
-from gateway.jobs.relay import Relay
 from gateway.stores import Sources
 from gateway.stores.mysql import outbox as mysql_outbox
 from gateway.stores.neo4j import bulk as neo4j_bulk
@@ -164,6 +165,20 @@ async def clean_graph(sources: Sources, before: dict[str, set[Any]], *, nodes: b
     return f"Neo4j cleaned: {edges:,} PURCHASED edges and {created} User / Product nodes of the bench's deleted"
 
 
+def relay_process(settings: Settings, batch: int) -> subprocess.Popen[bytes]:
+    """``gateway relay`` on the bench's databases, in a process of its own (as deployed: beside the app, not in the
+    process that serves the burst and runs its client)."""
+    env = {
+        **os.environ,
+        "GATEWAY_MYSQL_URL": settings.mysql_url,
+        "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+        "GATEWAY_REDIS_URL": settings.redis_url,
+        "GATEWAY_RELAY_BATCH_SIZE": str(batch),
+        "GATEWAY_LOG_LEVEL": "warning",
+    }
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "relay"], env=env, stdin=subprocess.DEVNULL)
+
+
 async def run(args: argparse.Namespace) -> tuple[list[str], str]:
     settings, dataset = bench_settings(), synthetic.generate(orders=args.orders)
     versions = await prepare(settings, dataset)
@@ -178,9 +193,8 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
         if (await sql(admin, "SELECT COALESCE(MAX(id), 0) FROM orders"))[0][0] < BENCH_ORDER_IDS:
             await sql(admin, f"ALTER TABLE orders AUTO_INCREMENT = {BENCH_ORDER_IDS}")
         await sql(admin, "DELETE FROM outbox")
-        relay_settings, stop, done = bench_settings(relay_batch_size=args.relay_batch), asyncio.Event(), asyncio.Event()
-        relays = [Relay(Sources.create(relay_settings), relay_settings, f"bench-relay-{n}") for n in range(args.relays)]
-        tasks = [asyncio.create_task(relay.run_forever(stop)) for relay in relays]
+        done = asyncio.Event()
+        relays = [relay_process(settings, args.relay_batch) for _ in range(args.relays)]
         try:
             async with serve(settings) as http:
                 result = Burst()
@@ -190,10 +204,10 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
                 await watcher
                 tail_s = await settle(admin)
         finally:
-            stop.set()
-            await asyncio.gather(*tasks)
-            for relay in relays:
-                await relay.sources.close()
+            for process in relays:
+                process.terminate()  # `gateway relay` finishes its round and exits on SIGTERM
+            for process in relays:
+                process.wait(60)
         rows = await sql(
             admin,
             "SELECT event_type, TIMESTAMPDIFF(MICROSECOND, created_at, processed_at) / 1000, parked_at IS NOT NULL, "
@@ -238,8 +252,9 @@ def report(args: argparse.Namespace, versions: list[str], b: Burst, rows: list[t
     lines += [
         "",
         f"- Burst: {len(every):,} requests in {b.seconds:.1f} s, {args.concurrency} at a time; errors (other than "
-        f"CONFLICT on a raced pick): {errors}. One Python process runs the app, the client and {args.relays} relays "
-        f"(it used {b.cpu_s / b.seconds:.0%} of a core during the burst); latency is in-process (httpx "
+        f"CONFLICT on a raced pick): {errors}. One Python process runs the app and the client (it used "
+        f"{b.cpu_s / b.seconds:.0%} of a core during the burst), {args.relays} `gateway relay` processes the "
+        "outbox; latency is in-process (httpx "
         "ASGITransport, no socket), from sending the request to its whole answer.",
         f"- Outbox: all {len(rows):,} events processed, none parked, {retried} retried. The relays applied "
         f"{len(rows) / span:.0f} events/s against {ok / b.seconds:.0f} writes/s; the backlog peaked at "
@@ -249,7 +264,7 @@ def report(args: argparse.Namespace, versions: list[str], b: Burst, rows: list[t
         f"products' metrics from MySQL into MongoDB, here {versions[1]}"
         + (
             " on SQLite. A round writes MongoDB once for all its events (events inserted, each touched product's "
-            "metrics replaced once), in chunks of 10; FerretDB finds a document by `_id` by scanning its "
+            "metrics replaced once), one command per collection; FerretDB finds a document by `_id` by scanning its "
             "collection (1–2 ms idle, 10–50 ms under this load, measured apart), so its CPU bounds the relay: "
             "relay events/s is FerretDB's figure, pessimistic for a real MongoDB with its `_id` index."
             if ferret
@@ -266,8 +281,9 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
     text = (
         f"`{command}` on {datetime.now(UTC):%Y-%m-%d}, {machine()}; {', '.join(versions)}. Synthetic "
         f"{args.orders:,} orders in gateway_bench, every product stocked with {STOCK:,} units; one in-process app "
-        f"(default settings) and {args.relays} relays (`Relay.run_forever`, batch {args.relay_batch}, default lease "
-        f"and idle) in the same process, from before the first write until the outbox is empty. "
+        f"(default settings) and {args.relays} relays (`gateway relay` processes, batch {args.relay_batch}, "
+        "default lease "
+        f"and idle), from before the first write until the outbox is empty. "
         f"Neo4j is shared with the demo's MovieLens graph: bench order ids start at "
         f"{BENCH_ORDER_IDS:,}, and their PURCHASED edges (and nodes the bench created) are deleted after the run.\n\n"
         + body

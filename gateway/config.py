@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     mysql_password: SecretStr = SecretStr(DEV_PASSWORD)
     mysql_pool_size: int = Field(default=10, ge=1)
 
-    # MongoDB (FerretDB locally): attributes, profiles, events, metrics.
+    # MongoDB (mongo-java-server locally): attributes, profiles, events, metrics.
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "gateway"
 

@@ -40,6 +40,14 @@ def _in_flight() -> dict[str, asyncio.Future[Parts]]:
     return _flights.setdefault(asyncio.get_running_loop(), {})
 
 
+LANDED_S = 1.0
+
+
+def _land(flights: dict[str, asyncio.Future[Parts]], name: str, future: asyncio.Future[Parts]) -> None:
+    if flights.get(name) is future:
+        del flights[name]
+
+
 def keys_for(settings: Settings) -> redis_cache.EntityKeys:
     """Keys of this deployment's data: the namespace and the MySQL database (the demo, the tests and the benches
     share one Redis, and product 5 of one is not product 5 of another), then the shapes' version. Pub/sub channels
@@ -109,21 +117,28 @@ class CacheThrough:
             flights[names[i]] = future
         results: dict[int, Parts] = {}
         try:
+            try:
+                if mine:
+                    results.update(zip(mine, await fetch([ids[i] for i in mine]), strict=True))
+            except BaseException as exc:
+                for future in futures.values():
+                    future.set_exception(exc)
+                    future.exception()  # retrieved here: a waiter may never come
+                raise
+            for i, future in futures.items():
+                future.set_result(results[i])
             if mine:
-                results.update(zip(mine, await fetch([ids[i] for i in mine]), strict=True))
-        except BaseException as exc:
-            for future in futures.values():
-                future.set_exception(exc)
-                future.exception()  # retrieved here: a waiter may never come
-            raise
+                await self._write_back(kind, [(ids[i], looked[i], results[i]) for i in mine])
         finally:
+            # A whole answer stays in flight LANDED_S after its write-back: a reader whose Redis lookup missed just
+            # before the write-back landed (its reply may be handled after ours) takes it instead of fetching again.
+            # An invalidation drops it at once, like the cache entry. Failures and partial answers leave now.
             for i in mine:
-                if flights.get(names[i]) is futures[i]:
-                    del flights[names[i]]
-        for i, future in futures.items():
-            future.set_result(results[i])
-        if mine:
-            await self._write_back(kind, [(ids[i], looked[i], results[i]) for i in mine])
+                whole = i in results and not any(isinstance(p, BaseException) for p in results[i].values())
+                if whole:
+                    loop.call_later(LANDED_S, _land, flights, names[i], futures[i])
+                else:
+                    _land(flights, names[i], futures[i])
         for i, future in theirs.items():
             results[i] = await asyncio.shield(future)
         return [results[i] for i in range(len(ids))]

@@ -45,16 +45,15 @@ def make_test_settings(**overrides: object) -> Settings:
 
 @pytest.fixture(autouse=True)
 def closed_breakers() -> None:
-    """Each test starts with every circuit breaker closed: an earlier test's outage (or a burst that overloaded
-    FerretDB until its calls timed out) must not fail this one's calls at once. The outage tests restart their
-    store before they end."""
+    """Each test starts with every circuit breaker closed: an earlier test's outage must not fail this one's calls
+    at once. The outage tests restart their store before they end."""
     breaker.reset()
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """Fixtures are finalized with every breaker closed too: a burst the test itself sent (20 concurrent cart
-    changes, say) can open the MongoDB breaker, and its fixtures' cleanup must still reach the store."""
+    """Fixtures are finalized with every breaker closed too: a breaker the test opened (an outage it caused, and
+    ended) must not refuse its fixtures' cleanup."""
     breaker.reset()
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from gateway.cli.services import service_env
 from gateway.config import Settings
@@ -39,7 +40,9 @@ def test_serve_answers_then_shuts_down_cleanly(settings: Settings) -> None:
     assert f"127.0.0.1:{port}" in output  # bound to loopback by default
 
 
-def test_service_env_matches_the_settings() -> None:
+def test_service_env_matches_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [name for name in os.environ if name.startswith("GATEWAY_")]:  # a checkout on other ports
+        monkeypatch.delenv(name)
     out = subprocess.run([GATEWAY, "service-env"], capture_output=True, text=True, check=True).stdout
     printed = dict(line.split("=", 1) for line in out.splitlines())
     expected = service_env(Settings())

@@ -12,7 +12,7 @@ from gateway.config import DEV_PASSWORD, Settings
 
 
 def test_defaults_match_the_local_servers(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [name for name in os.environ if name.startswith("GATEWAY_")]:  # e.g. a checkout's own ports
+    for name in [name for name in os.environ if name.startswith("GATEWAY_")]:  # a checkout on other ports
         monkeypatch.delenv(name)
     settings = Settings()
     assert settings.mysql_url.startswith("mysql+asyncmy://gateway@127.0.0.1:3306/")

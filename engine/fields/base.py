@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from gateway.context import Context
+from loaders.batcher import Batcher
+from loaders.registry import Loaders
 
 Args: TypeAlias = Mapping[str, Any]  # the field's arguments, coerced, by their GraphQL names
 
@@ -58,6 +60,23 @@ class Batch:
 
 
 Impl: TypeAlias = Leaf | Each | Batch
+
+
+def loaded(
+    pick: Callable[[Loaders], Batcher[Any, Any]],
+    key: Callable[[Any], Any],
+    part: Callable[[Any], Any] | None = None,
+) -> BatchFn:
+    """A field read from one loader, keyed by ``key`` of each parent: the loader's value, or ``part`` of it (a
+    missing value stays None, a failed one its exception)."""
+
+    async def field(call: Call, parents: list[Any], args: Args) -> Sequence[Any]:
+        values = await pick(call.context.loaders).get_many([key(parent) for parent in parents])
+        if part is None:
+            return values
+        return [v if v is None or isinstance(v, BaseException) else part(v) for v in values]
+
+    return field
 
 
 def root(fn: Callable[[Call, Args], Awaitable[Any]]) -> Batch:

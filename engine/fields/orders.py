@@ -5,36 +5,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
+from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf, loaded
 from engine.fields.parts import PRODUCT_PARTS, USER_PARTS
 from gateway.domain.records import OrderItemRecord, OrderRecord
+from loaders.batcher import Batcher
+from loaders.registry import Loaders
 from resolvers import cursors
 from resolvers.orders import OrderPage
 from schema.types.pages import PageInfo
 
 
-async def _user(call: Call, orders: list[OrderRecord], args: Args) -> list[Any]:
-    return await call.context.loaders.users.get_many([order.user_id for order in orders])
+def _users(loaders: Loaders) -> Batcher[int, Any]:
+    return loaders.users
 
 
-async def _user_row(call: Call, orders: list[OrderRecord], args: Args) -> list[Any]:
-    return await call.context.loaders.user_rows.get_many([order.user_id for order in orders])
+def _user_rows(loaders: Loaders) -> Batcher[int, Any]:
+    return loaders.user_rows
 
 
-async def _items(call: Call, orders: list[OrderRecord], args: Args) -> list[Any]:
-    return await call.context.loaders.order_items.get_many([order.id for order in orders])
+def _user_id(order: OrderRecord) -> int:
+    return order.user_id
 
 
-async def _product(call: Call, items: list[OrderItemRecord], args: Args) -> list[Any]:
-    return await call.context.loaders.products.get_many([item.product_id for item in items])
+def _products(loaders: Loaders) -> Batcher[int, Any]:
+    return loaders.products
 
 
-async def _product_row(call: Call, items: list[OrderItemRecord], args: Args) -> list[Any]:
-    return await call.context.loaders.product_rows.get_many([item.product_id for item in items])
+def _product_rows(loaders: Loaders) -> Batcher[int, Any]:
+    return loaders.product_rows
 
 
-async def _total_count(call: Call, pages: list[OrderPage], args: Args) -> list[Any]:
-    return await call.context.loaders.order_counts.get_many([page.user_id for page in pages])
+def _product_id(item: OrderItemRecord) -> int:
+    return item.product_id
 
 
 def _page_info(call: Call, page: OrderPage, args: Args) -> PageInfo:
@@ -60,16 +62,16 @@ FIELDS: dict[str, Impl] = {
     "Order.status": Leaf("s.status"),
     "Order.total": Leaf("s.total_cents"),
     "Order.createdAt": Leaf("s.created_at"),
-    "Order.user": Batch(_user, _user_row, USER_PARTS),
-    "Order.items": Batch(_items),
+    "Order.user": Batch(loaded(_users, _user_id), loaded(_user_rows, _user_id), USER_PARTS),
+    "Order.items": Batch(loaded(lambda loaders: loaders.order_items, lambda order: order.id)),
     "OrderItem.quantity": Leaf("s.quantity"),
     "OrderItem.unitPrice": Leaf("s.unit_price_cents"),
     "OrderItem.lineTotal": Leaf("s.unit_price_cents * s.quantity"),
-    "OrderItem.product": Batch(_product, _product_row, PRODUCT_PARTS),
+    "OrderItem.product": Batch(loaded(_products, _product_id), loaded(_product_rows, _product_id), PRODUCT_PARTS),
     "OrderConnection.edges": Each(_orders),
     "OrderConnection.nodes": Each(_orders),
     "OrderConnection.pageInfo": Each(_page_info),
-    "OrderConnection.totalCount": Batch(_total_count),
+    "OrderConnection.totalCount": Batch(loaded(lambda loaders: loaders.order_counts, lambda page: page.user_id)),
     "OrderEdge.cursor": Leaf("order_cursor(s.created_at, s.id)"),
     "OrderEdge.node": Each(_itself),
     "PageInfo.hasNextPage": Leaf("s.has_next_page"),

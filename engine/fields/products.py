@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf
+from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf, loaded
 from engine.fields.parts import PRODUCT_PARTS
-from gateway.domain.records import CategoryRecord, ProductRecord, Scored
+from gateway.domain.records import CategoryRecord, ProductRecord
 from loaders.batcher import Batcher
 from loaders.registry import Loaders
 from resolvers import cursors, graph
@@ -19,14 +19,11 @@ from schema.types.pages import PageInfo
 
 def _by_product(pick: Callable[[Loaders], Batcher[int, Any]], part: Callable[[Any], Any] | None = None) -> Batch:
     """A field read from a loader keyed by the product id: the loader's value, or ``part`` of it."""
+    return Batch(loaded(pick, _id, part))
 
-    async def field(call: Call, products: list[ProductRecord], args: Args) -> list[Any]:
-        values = await pick(call.context.loaders).get_many([product.id for product in products])
-        if part is None:
-            return values
-        return [v if v is None or isinstance(v, BaseException) else part(v) for v in values]
 
-    return Batch(field)
+def _id(record: Any) -> int:
+    return int(record.id)
 
 
 async def _bought_together(call: Call, products: list[ProductRecord], args: Args) -> list[Any]:
@@ -42,14 +39,6 @@ async def _parent(call: Call, categories: list[CategoryRecord], args: Args) -> l
     keys = [c.parent_id for c in categories if c.parent_id is not None]
     found = iter(await call.context.loaders.categories.get_many(keys) if keys else ())
     return [None if c.parent_id is None else next(found) for c in categories]
-
-
-async def _recommended(call: Call, scored: list[Scored], args: Args) -> list[Any]:
-    return await call.context.loaders.graph_products.get_many([s.id for s in scored])
-
-
-async def _recommended_row(call: Call, scored: list[Scored], args: Args) -> list[Any]:
-    return await call.context.loaders.graph_product_rows.get_many([s.id for s in scored])
 
 
 def _edges(call: Call, result: SearchResult, args: Args) -> list[tuple[int, str, ProductRecord]]:
@@ -99,7 +88,11 @@ FIELDS: dict[str, Impl] = {
     "RatingSummary.stddev": Leaf("s.rating_std"),
     "Recommendation.score": Leaf("s.score"),
     "Recommendation.reason": Leaf("s.reason"),
-    "Recommendation.product": Batch(_recommended, _recommended_row, PRODUCT_PARTS),
+    "Recommendation.product": Batch(
+        loaded(lambda loaders: loaders.graph_products, _id),
+        loaded(lambda loaders: loaders.graph_product_rows, _id),
+        PRODUCT_PARTS,
+    ),
     "ProductConnection.edges": Each(_edges),
     "ProductConnection.nodes": Each(_nodes),
     "ProductConnection.pageInfo": Each(_page_info),

@@ -37,9 +37,11 @@ from loaders.cached import invalidate
 
 log = logging.getLogger("gateway.relay")
 
-# Events one relay applies at once (their Neo4j writes; their MongoDB writes go once per round, in chunks:
-# gateway/stores/mongo/projection.py).
-APPLY_CONCURRENCY = 8
+# Events one relay applies at once: the few whose Neo4j writes are their own (users, products). Orders, their
+# cancellations and ratings go to Neo4j once per round, in one transaction (gateway/stores/neo4j/projection.py), and
+# every MongoDB write once per round, one command per collection (gateway/stores/mongo/projection.py). Bounded
+# well below the driver's pool of 100 connections, which the app shares when the relay runs in `gateway serve`.
+APPLY_CONCURRENCY = 32
 
 
 @dataclass(slots=True)
@@ -51,8 +53,12 @@ class RoundReport:
 
 @dataclass(slots=True)
 class Deferred:
-    """An applied event's MongoDB writes that the round makes once for all its events."""
+    """An applied event's writes that the round makes once for all its events: its graph rows (Neo4j, one
+    transaction), then its MongoDB documents."""
 
+    orders: list[dict[str, Any]] = field(default_factory=list)  # PURCHASED edges to merge, per order
+    cancelled: list[int] = field(default_factory=list)  # orders whose PURCHASED edges go
+    ratings: list[dict[str, Any]] = field(default_factory=list)  # RATED edges to merge
     events: list[Document] = field(default_factory=list)
     metrics: set[int] = field(default_factory=set)
     cached: set[tuple[str, int]] = field(default_factory=set)  # entity cache entries of derived data to drop
@@ -93,6 +99,12 @@ class Relay:
         outcomes = await asyncio.gather(*(bounded(event) for event in events))
         applied = [(e, o) for e, o in zip(events, outcomes, strict=True) if isinstance(o, Deferred)]
         failed = [(e, o) for e, o in zip(events, outcomes, strict=True) if not isinstance(o, Deferred)]
+        graph = [(e, work) for e, work in applied if work.orders or work.cancelled or work.ratings]
+        try:
+            await self._write_graph([work for _, work in graph])
+        except Exception as exc:  # the round's graph writes failed: every event that needed them goes back
+            failed += [(event, exc) for event, _ in graph]
+            applied = [(e, work) for e, work in applied if not (work.orders or work.cancelled or work.ratings)]
         try:
             await self._flush([work for _, work in applied])
         except Exception as exc:  # the round's MongoDB writes failed: every event that needed them goes back
@@ -142,6 +154,18 @@ class Relay:
         except Exception as exc:
             return exc
 
+    async def _write_graph(self, works: list[Deferred]) -> None:
+        """The round's purchases, cancellations and ratings, in outbox order, in one Neo4j transaction."""
+        if not works:
+            return
+        await cypher.write_round(
+            self.sources.neo4j,
+            self.timeout,
+            orders=[row for work in works for row in work.orders],
+            cancelled=[order for work in works for order in work.cancelled],
+            ratings=[row for work in works for row in work.ratings],
+        )
+
     async def _flush(self, works: list[Deferred]) -> None:
         """The round's deferred MongoDB writes: behaviour events, then metrics recomputed once per product; then the
         cache entries holding derived data they changed (dropping them cannot fail the round: logged, and the
@@ -178,8 +202,9 @@ class Relay:
 
     # ------------------------------------------------------------------ what each event does
     async def apply(self, event: OutboxEvent) -> Deferred:
-        """Apply the event's own writes; what it needs of MongoDB's events and metrics is returned, to be written
-        once for the whole round (metrics are recomputed from MySQL, so one recompute serves every event)."""
+        """Apply the event's own writes; what it needs of Neo4j's purchase and rating edges and of MongoDB's events
+        and metrics is returned, to be written once for the whole round (metrics are recomputed from MySQL, so one
+        recompute serves every event)."""
         handler = getattr(self, "_" + event.event_type.replace(".", "_"), None)
         if handler is None:
             raise BadEvent(f"unknown event type {event.event_type!r}")
@@ -196,17 +221,7 @@ class Relay:
     async def _order_created(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         lines = [[int(pid), int(qty)] for pid, qty in p["lines"]]
         at = _when(p["at"])
-        await cypher.write(
-            self.sources.neo4j,
-            self.timeout,
-            "purchased",
-            [p["order_id"]],
-            cypher.PURCHASED,
-            user_id=int(p["user_id"]),
-            order_id=int(p["order_id"]),
-            lines=lines,
-            at=at,
-        )
+        work.orders.append({"user_id": int(p["user_id"]), "order_id": int(p["order_id"]), "lines": lines, "at": at})
         events = [
             {
                 **parse(
@@ -222,14 +237,7 @@ class Relay:
         work.published.append(order_events.change_of(event.id, event.event_type, p))
 
     async def _order_cancelled(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
-        await cypher.write(
-            self.sources.neo4j,
-            self.timeout,
-            "unpurchased",
-            [p["order_id"]],
-            cypher.UNPURCHASED,
-            order_id=int(p["order_id"]),
-        )
+        work.cancelled.append(int(p["order_id"]))
         work.metrics.update(int(pid) for pid in p["product_ids"])
         work.cached.add(("recommendations", int(p["user_id"])))
         work.published.append(order_events.change_of(event.id, event.event_type, p))
@@ -240,16 +248,13 @@ class Relay:
         )  # nothing derived in the other stores: only subscribers
 
     async def _rating_upserted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
-        await cypher.write(
-            self.sources.neo4j,
-            self.timeout,
-            "rated",
-            [p["product_id"]],
-            cypher.RATED,
-            user_id=int(p["user_id"]),
-            product_id=int(p["product_id"]),
-            rating=int(p["rating"]),
-            at=_when(p["at"]),
+        work.ratings.append(
+            {
+                "user_id": int(p["user_id"]),
+                "product_id": int(p["product_id"]),
+                "rating": int(p["rating"]),
+                "at": _when(p["at"]),
+            }
         )
         work.metrics.add(int(p["product_id"]))
         work.cached.add(("recommendations", int(p["user_id"])))

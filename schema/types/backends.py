@@ -11,7 +11,7 @@ from resolvers.info import Info
 
 @strawberry.type(description="A backing store as the gateway sees it, read from the store itself.")
 class Backend:
-    server: str = strawberry.field(description="Server product, e.g. MariaDB, FerretDB, Neo4j Kernel community.")
+    server: str = strawberry.field(description="Server product, e.g. MariaDB, MongoDB, Neo4j Kernel community.")
     version: str
     latency_ms: float = strawberry.field(description="Time of the round trip that read this, in ms.")
 

@@ -1,5 +1,4 @@
-"""How a list of recommendations is chosen (gateway/stores/neo4j/recommendations.py; README, "How recommendations
-are scored")."""
+"""How a list of recommendations is chosen (gateway/stores/neo4j/recommendations.py; docs/recommendations.md)."""
 
 from __future__ import annotations
 

@@ -220,7 +220,11 @@ async def test_after_a_redis_restart_pooled_connections_reconnect_without_failin
     async def concurrently() -> list[dict[str, Any]]:
         return await asyncio.gather(*(gql(client, PRODUCT, {"id": i}, explain=True) for i in ids))
 
-    async def cache_one_by_one() -> None:  # 8 concurrent misses would be 8 FerretDB scans at once: too slow
+    async def all_cached() -> bool:
+        bodies = await concurrently()
+        return all("errors" not in b and cache_of(b, "product")["hits"] == 1 for b in bodies)
+
+    async def cache_one_by_one() -> None:
         for product_id in ids:
 
             async def cached(product_id: str = product_id) -> bool:
@@ -229,8 +233,7 @@ async def test_after_a_redis_restart_pooled_connections_reconnect_without_failin
 
             assert await eventually(cached, timeout=30)
 
-    await cache_one_by_one()
-    await concurrently()  # several connections in each Redis pool
+    assert await eventually(all_cached, timeout=30)  # 8 concurrent misses, then hits: several pooled connections
     services("restart", "redis")
     await cache_one_by_one()  # one request at a time: most pooled connections are still the dead ones
     bodies = await concurrently()

@@ -14,7 +14,7 @@ from tests.conftest import make_test_settings
 
 EXPECTED_SERVERS = {
     "mysql": ("MariaDB", "MySQL"),
-    "mongodb": ("FerretDB", "MongoDB"),
+    "mongodb": ("mongo-java-server", "FerretDB", "MongoDB"),
     "neo4j": ("neo4j kernel community", "Neo4j Kernel community"),
     "redis": ("Redis",),
 }

@@ -1,4 +1,4 @@
-"""Batched MongoDB reads and writes by ``_id`` (FerretDB: no $lookup, no transactions)."""
+"""Batched MongoDB reads and writes by ``_id`` (no transactions: each write is idempotent on its own)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MongoDB (FerretDB locally), through PyMongo's native AsyncMongoClient: the only module that imports pymongo."""
+"""MongoDB (mongo-java-server locally), through PyMongo's AsyncMongoClient: the only module that imports pymongo."""
 
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ class MongoSource:
             # (PyMongo waits the whole selection timeout even when the server refuses connections). Half the bound:
             # on a loaded machine three quarters left too little margin and the answer came as TIMEOUT.
             serverSelectionTimeoutMS=timeout_ms // 2,
-            connectTimeoutMS=timeout_ms,
+            # Past guarded()'s bound too: PyMongo's monitor times its checks out by it, and against a server without
+            # the streaming hello (the local one) a check that times out interrupts the calls in flight, which then
+            # came back SOURCE_UNAVAILABLE instead of the TIMEOUT a hung server's calls get (guarded() bounds
+            # connecting anyway).
+            connectTimeoutMS=timeout_ms + 1000,
             # A hung server: guarded()'s bound answers first (TIMEOUT) and cancels the call; this is a backstop.
             socketTimeoutMS=timeout_ms + 1000,
             appname="polyglot-gateway",
@@ -44,6 +48,8 @@ class MongoSource:
         info = await guarded(self, self.timeout, self.client.admin.command("buildInfo"), DRIVER_ERRORS)
         if "ferretdbVersion" in info:
             return ServerInfo(self.name, "FerretDB", str(info["ferretdbVersion"]).removeprefix("v"))
+        if str(info.get("localServer", "")).startswith("mongo-java-server "):  # our launcher (deploy/mongodb)
+            return ServerInfo(self.name, "mongo-java-server", str(info["localServer"]).split()[1])
         return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Typed models of every MongoDB document, checked before each write (FerretDB has no $jsonSchema).
+"""Typed models of every MongoDB document, checked before each write, whatever the server (the local
+one enforces no $jsonSchema validator; docs/mongodb.md).
 
 A document that does not validate is refused whole with a BadUserInput naming the field; nothing is written.
 Product attributes are also checked against the attribute registry: a product may carry only the attributes

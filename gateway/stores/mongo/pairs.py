@@ -14,8 +14,9 @@ Pair = tuple[int, int]  # (user id, product id)
 
 
 async def pairs_present(source: MongoSource, pairs: Sequence[Pair]) -> dict[str, int]:
-    """How many events join one of ``pairs``: one find of the events of these users on these products (FerretDB
-    scans either way), the pairs picked out here."""
+    """How many events join one of ``pairs``: one find of the events of these users on these products (MongoDB
+    narrows it by the user+time index; the local server, which keeps only _id and unique indexes, scans), the
+    pairs picked out here."""
     wanted = {(int(user), int(product)) for user, product in pairs}
     if not wanted:
         return {EVENTS: 0}

@@ -13,26 +13,21 @@ from gateway.stores.guard import guarded
 from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
 from gateway.stores.mongo.schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 
-# Writes per bulk_write, sent one chunk after another. FerretDB 1.24.2 runs the updates of one command at once, each
-# holding one of its 100 SQLite connections while it needs a second one to write: once about 100 updates of
-# existing documents are in flight across all clients, every one of them waits forever (found by bench/writes.py
-# with 2 relays writing 50 at a time). 10 keeps even 8 relays far from that, at ~12 ms a chunk.
-CHUNK = 10
 DUPLICATE_KEY = 11000
 
 
 async def _bulk(
     source: MongoSource, timeout: float, collection: str, requests: list[Any], keys: list[Any], operation: str
 ) -> None:
-    for start in range(0, len(requests), CHUNK):
-        await guarded(
-            source,
-            timeout,
-            source.db[collection].bulk_write(requests[start : start + CHUNK], ordered=False),
-            DRIVER_ERRORS,
-            operation=operation,
-            keys=keys[start : start + CHUNK],
-        )
+    """One unordered bulk_write for a round's writes to ``collection`` (each finds its document by ``_id``)."""
+    await guarded(
+        source,
+        timeout,
+        source.db[collection].bulk_write(requests, ordered=False),
+        DRIVER_ERRORS,
+        operation=operation,
+        keys=keys,
+    )
 
 
 async def replace_metrics(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
@@ -43,19 +38,19 @@ async def replace_metrics(source: MongoSource, timeout: float, docs: Sequence[Do
 
 
 async def add_events(source: MongoSource, timeout: float, docs: Sequence[Document]) -> None:
-    """Insert events whose ``_id`` is not there yet (the id is derived from the outbox id): a replay's inserts fail
-    on the unique ``_id`` and are ignored. Inserts, not upserts: FerretDB on SQLite scans the collection for an
-    upsert's filter, and the events collection only grows."""
-    for start in range(0, len(docs), CHUNK):
-        chunk = docs[start : start + CHUNK]
-        await guarded(
-            source,
-            timeout,
-            _insert_new(source, chunk),
-            DRIVER_ERRORS,
-            operation="events_insert",
-            keys=[doc["_id"] for doc in chunk],
-        )
+    """Insert events whose ``_id`` is not there yet (the id is derived from the outbox id), in one insert_many: a
+    replay's inserts fail on the unique ``_id`` and are ignored. Inserts, not upserts: the events collection only
+    grows, and an event once written never changes."""
+    if not docs:
+        return
+    await guarded(
+        source,
+        timeout,
+        _insert_new(source, docs),
+        DRIVER_ERRORS,
+        operation="events_insert",
+        keys=[d["_id"] for d in docs],
+    )
 
 
 async def _insert_new(source: MongoSource, docs: Sequence[Document]) -> None:

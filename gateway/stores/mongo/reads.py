@@ -1,5 +1,5 @@
 """Batched MongoDB reads for the read path: each function is ONE find command (no getMore: the batch size
-covers every key), aligned to the keys asked for. FerretDB has no $lookup: joins happen in the gateway."""
+covers every key), aligned to the keys asked for. Joins across stores happen in the gateway."""
 
 from __future__ import annotations
 

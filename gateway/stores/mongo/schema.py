@@ -1,5 +1,5 @@
-"""MongoDB collections and their indexes. FerretDB has no $jsonSchema: documents are validated in the gateway
-(gateway/stores/mongo/documents.py) before every write."""
+"""MongoDB collections and their indexes. No $jsonSchema validators (the local server has none):
+documents are validated in the gateway (gateway/stores/mongo/documents.py) before every write."""
 
 from __future__ import annotations
 

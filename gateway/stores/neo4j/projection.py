@@ -1,5 +1,6 @@
-"""What the relay writes to Neo4j for each outbox event: MERGE and idempotent deletes only, so a replay changes
-nothing."""
+"""What the relay writes to Neo4j for the outbox events: MERGE and idempotent deletes only, so a replay changes
+nothing. A round's orders, cancellations and ratings go in one transaction (``write_round``); users and products,
+rare, one statement per event (``write``)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,23 @@ from typing import Any, LiteralString
 from gateway.stores.guard import guarded
 from gateway.stores.neo4j.client import DRIVER_ERRORS, Neo4jSource
 
+# Every order, cancellation and rating of a relay round at once (rows in outbox order).
 PURCHASED: LiteralString = """
-MERGE (u:User {id: $user_id})
-WITH u UNWIND $lines AS line
+UNWIND $orders AS o
+MERGE (u:User {id: o.user_id})
+WITH u, o UNWIND o.lines AS line
 MERGE (p:Product {id: line[0]})
-MERGE (u)-[e:PURCHASED {order_id: $order_id}]->(p)
-SET e.qty = line[1], e.at = $at
+MERGE (u)-[e:PURCHASED {order_id: o.order_id}]->(p)
+SET e.qty = line[1], e.at = o.at
 """
-UNPURCHASED: LiteralString = "MATCH (:User)-[e:PURCHASED {order_id: $order_id}]->(:Product) DELETE e"
+UNPURCHASED: LiteralString = """
+UNWIND $order_ids AS order_id
+MATCH (:User)-[e:PURCHASED {order_id: order_id}]->(:Product) DELETE e
+"""
 RATED: LiteralString = """
-MERGE (u:User {id: $user_id}) MERGE (p:Product {id: $product_id})
-MERGE (u)-[e:RATED]->(p) SET e.rating = $rating, e.at = $at
+UNWIND $ratings AS r
+MERGE (u:User {id: r.user_id}) MERGE (p:Product {id: r.product_id})
+MERGE (u)-[e:RATED]->(p) SET e.rating = r.rating, e.at = r.at
 """
 USER: LiteralString = "MERGE (:User {id: $user_id})"
 PRODUCT: LiteralString = """
@@ -33,6 +40,37 @@ MATCH (c:Category {id: category_id})
 MERGE (p)-[:IN_CATEGORY]->(c)
 """
 NO_PRODUCT: LiteralString = "MATCH (p:Product {id: $product_id}) DETACH DELETE p"
+
+
+async def write_round(
+    source: Neo4jSource,
+    timeout: float,
+    *,
+    orders: Sequence[dict[str, Any]],
+    cancelled: Sequence[int],
+    ratings: Sequence[dict[str, Any]],
+) -> None:
+    """A relay round's purchases, cancellations and ratings in ONE transaction, in that order (an order created and
+    cancelled in the same round ends without its edges). One transaction per event made Neo4j the relay's bound:
+    200 single-edge transactions committed at 50-110 per second on a loaded machine, one UNWIND of them at 750."""
+    steps: list[tuple[LiteralString, str, Sequence[Any]]] = [
+        (PURCHASED, "orders", orders),
+        (UNPURCHASED, "order_ids", cancelled),
+        (RATED, "ratings", ratings),
+    ]
+
+    async def run() -> None:
+        async with (
+            source.driver.session(database=source.database) as session,
+            await session.begin_transaction() as tx,
+        ):
+            for cypher, name, rows in steps:
+                if rows:
+                    await (await tx.run(cypher, {name: list(rows)})).consume()
+            await tx.commit()
+
+    keys = [o["order_id"] for o in orders] + list(cancelled) + [r["product_id"] for r in ratings]
+    await guarded(source, timeout, run(), DRIVER_ERRORS, operation="relay_round", keys=keys)
 
 
 async def write(

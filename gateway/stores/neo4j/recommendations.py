@@ -2,8 +2,7 @@
 users, answering per user the best ``limit`` products they have not interacted with (PURCHASED or RATED).
 
 - ``graph`` (the default): what the customers whose history best matches your *recent* interactions chose, scored
-  like an item-to-item cosine and discounted for popularity. For a user ``u`` (README, "How recommendations are
-  scored"):
+  like an item-to-item cosine and discounted for popularity. For a user ``u`` (docs/recommendations.md):
 
   1. u's ``RECENT`` latest products ``j``, latest first (by interaction time, ties to the higher product id), weigh
      ``w_j = 0.5 ^ (rank_j / HALF_LIFE)`` (rank 0 is the latest);

@@ -52,6 +52,7 @@ async def test_counts_match_the_dataset(sources: Sources, seeded: SeedReport, mo
 async def test_a_second_seed_writes_nothing(sources: Sources, seeded: SeedReport, movielens_dataset: Dataset) -> None:
     again = await Seeder(sources, progress=False).seed(movielens_dataset)
     assert again.writes == 0, again.table()
+    assert again.warmed == []  # the graph did not change: nothing to plan again
     assert {x.target for x in again.tallies} >= {"orders", "ratings", "product_attributes", "RATED", "PURCHASED"}
     assert sum(x.rows for x in again.tallies) == sum(x.rows for x in seeded.tallies)
 
@@ -151,6 +152,8 @@ async def cancelled(sources: Sources, seeded: SeedReport) -> AsyncIterator[Datas
 async def test_a_cancelled_order_gets_no_purchased_edge_and_no_units(sources: Sources, cancelled: Dataset) -> None:
     report = await Seeder(sources, progress=False).seed(cancelled)
     assert report.problems == []
+    warmed = {operation for operation, _ in report.warmed}  # edges were written: the graph's reads ran once
+    assert {"recommendations_graph", "similar_users", "bought_together", "popular_products"} <= warmed
     async with sources.mysql.engine.connect() as conn:
         lines = select(t.order_items.c.order_id).where(t.order_items.c.product_id == 900_011)
         assert sorted((await conn.execute(lines)).scalars()) == [900_020, 900_021]  # MySQL keeps both orders' lines

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import shlex
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from gateway.config import SOURCE_NAMES, Settings, SourceName
@@ -43,56 +42,14 @@ def _ping_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _warm(settings: Settings, name: SourceName) -> list[tuple[str, float]]:
-    """Run the read path's queries against ``name`` once, for keys it holds (any key when it holds none), so that
-    a server's first requests after its start do not pay for its JVM's first compiles, Neo4j's query plans and a
-    cold page cache: a user page's first recommendations after a Neo4j start took 5 s here, the next 0.3 s.
-    Returns each operation with its time in ms."""
+    from gateway.jobs.warm import warm
     from gateway.stores import Sources
-    from gateway.stores.mongo import reads as mongo_reads
-    from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES
-    from gateway.stores.neo4j import reads as neo4j_reads
-    from gateway.stores.neo4j import recommendations as neo4j_recommendations
-    from loaders.keys import MAX_TOP
 
-    # On an empty graph (a new checkout) Neo4j warns of every unknown label: nothing to act on here.
-    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
     sources = Sources.create(settings)
-    timings: list[tuple[str, float]] = []
-
-    async def timed(operation: str, call: Awaitable[object]) -> None:
-        start = time.perf_counter()
-        await call
-        timings.append((operation, (time.perf_counter() - start) * 1000))
-
     try:
-        if name == "neo4j":
-            rows = await neo4j_reads.records(
-                sources.neo4j,
-                "warm",
-                (),
-                "MATCH (u:User)-[:PURCHASED|RATED]->(p:Product) RETURN u.id AS user, p.id AS product LIMIT 20",
-                {},
-            )
-            keys = [(row["user"], row["product"]) for row in rows[::10]] or [(0, 0)]
-            for user, product in keys:  # twice when it can: the second pass runs what the first compiled
-                for strategy in ("graph", "similar_users", "popular"):
-                    await timed(
-                        f"recommendations_{strategy}",
-                        neo4j_recommendations.recommendations(sources.neo4j, [user], limit=MAX_TOP, strategy=strategy),
-                    )
-                await timed("similar_users", neo4j_reads.similar_users(sources.neo4j, [user], limit=MAX_TOP))
-                await timed("bought_together", neo4j_reads.bought_together(sources.neo4j, [product], limit=MAX_TOP))
-                await timed("popular_products", neo4j_reads.popular_products(sources.neo4j, limit=MAX_TOP))
-        elif name == "mongodb":
-            docs = await sources.mongodb.db[PRODUCT_ATTRIBUTES].find({}, {"_id": 1}).limit(20).to_list()
-            ids = [doc["_id"] for doc in docs] or [0]
-            for _ in range(3):  # the JIT compiles what runs often, not what ran once
-                await timed("product_documents", mongo_reads.product_documents(sources.mongodb, ids))
-                await timed("metrics", mongo_reads.metrics(sources.mongodb, ids))
-                await timed("profiles", mongo_reads.profiles(sources.mongodb, ids))
+        return await warm(sources, name)
     finally:
         await sources.close()
-    return timings
 
 
 def _warm_command(settings: Settings, args: argparse.Namespace) -> int:

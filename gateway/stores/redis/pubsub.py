@@ -8,7 +8,9 @@ Delivery is what Redis pub/sub gives: at most once, to whoever is subscribed at 
 is not papered over: redis-py would reconnect and resubscribe silently, and the messages published in between
 would be gone without anyone knowing. So the connection has no retries; when it fails (or leaves a PING
 unanswered for ``LOST_AFTER_S``), every listener of the process ends with ``SourceUnavailable`` (its client
-re-reads what it watches and listens again), and the next listener opens a new connection.
+re-reads what it watches and listens again), and the next listener opens a new connection. (redis-py 8 still
+reconnects and resubscribes once before it raises, even with no retries; ``_lost`` closes that connection, and
+Redis frees it on its next turn.)
 
 Heartbeats: the reader sends a PING every ``heartbeat_s`` and hands each answer to the listeners that watch
 (``listen(channel, watch=callback)``) as a ``Heartbeat`` carrying the time the PING was sent. Redis answers a

@@ -72,8 +72,10 @@ async def interacted(sources: Sources, users: Sequence[int]) -> dict[int, set[in
 
 @pytest_asyncio.fixture(scope="module")
 async def uncached(toy: Toy) -> AsyncIterator[httpx.AsyncClient]:
-    """An app without the entity cache: every answer comes from the graph, so round trips can be counted."""
-    async with serve(make_test_settings(entity_cache=False)) as client:
+    """An app without the entity cache: every answer comes from the graph, so round trips can be counted. Its store
+    bound is raised: 24 users' graph scores in one query took over the default 2 s on a loaded machine, and what is
+    tested here is the answer, not the bound (tests/resilience tests the bound)."""
+    async with serve(make_test_settings(entity_cache=False, source_timeout_s=15.0)) as client:
         yield client
 
 

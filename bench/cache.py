@@ -56,7 +56,7 @@ import httpx
 import orjson
 import wrk  # bench/ is sys.path[0] when run as a script
 from markdown import replace_section
-from read_path import bench_settings, machine, prepare, server_versions
+from read_path import LIMITS_ENV, bench_settings, machine, prepare, server_versions
 from wrk import cpu_seconds, machine_busy, rss_mib
 
 from gateway.config import Settings
@@ -187,7 +187,7 @@ async def server(name: str, app: list[str], env: dict[str, str], ready_path: str
     log = Path(log_name)
     with os.fdopen(fd, "wb") as out:
         process = subprocess.Popen(  # noqa: ASYNC220 (started once per mode; stopping it must not need the loop)
-            command, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env={**os.environ, **LIMITS_ENV, **env}, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(),
         )  # fmt: skip
     try:

@@ -49,7 +49,13 @@ import pages
 from cache import cancelled_by_sigterm, free_port, stop, wait_ready
 from markdown import replace_section
 from plans import sql, store_plans
-from read_path import counts, expected_counts, machine, server_versions  # bench/ is sys.path[0] when run as a script
+from read_path import (
+    LIMITS_ENV,
+    counts,
+    expected_counts,
+    machine,
+    server_versions,
+)  # bench/ is sys.path[0] when run as a script
 from scale_report import section
 from seeding import TimedSeeder
 
@@ -221,7 +227,7 @@ async def gateway(env: dict[str, str], log: Path) -> AsyncIterator[tuple[str, in
     (bench/cache.py's stop); its ``log`` is kept."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("gateway")), "serve"]
-    environment = {**os.environ, **env, "GATEWAY_PORT": str(port)}
+    environment = {**os.environ, **LIMITS_ENV, **env, "GATEWAY_PORT": str(port)}
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(command, env=environment, stdout=out, stderr=subprocess.STDOUT)  # noqa: ASYNC220

@@ -37,7 +37,7 @@ from gateway.observability.metrics import observe_executor
 from gateway.observability.request import note_operation
 from schema import schema
 from schema.extensions.error_codes import classify
-from schema.extensions.limits import structural_errors
+from schema.extensions.limits import measured
 
 PLAN = "plan"
 RESOLVERS = "resolvers"
@@ -80,7 +80,7 @@ class Engine:
             return await self._resolvers(text, variables, operation_name, context, allowed, extensions, kind.value)
         note_operation(name, "query")  # as the OperationName extension does once a document parsed
         raw = dict(variables or {})
-        refused = structural_errors(self.schema, document.node, name, raw, self.settings)
+        refused, context.cost = measured(self.schema, document.node, name, raw, self.settings)
         if refused or document.invalid:
             return self._refused(refused or list(document.invalid), context)
         coerced = get_variable_values(self.schema, operation.variable_definitions or (), raw, max_errors=50)

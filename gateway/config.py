@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     introspection: bool = True
     explain: bool = True
 
+    # Rate limits (gateway/http/rate_limits.py): a token bucket in Redis per client, charged each request's cost
+    # (the cost the limits compute; 1 at least). Per role: at most `burst` in one go, refilled at `per_s` a second;
+    # a burst of 0 turns that role's limit off. Guests are limited by their session (else their address), and every
+    # guest request is also charged to its address's bucket (`address`), so new session ids do not reset a limit.
+    rate_limit: bool = True
+    rate_limit_guest_burst: int = Field(default=3_000, ge=0)
+    rate_limit_guest_per_s: float = Field(default=150.0, gt=0)
+    rate_limit_address_burst: int = Field(default=30_000, ge=0)
+    rate_limit_address_per_s: float = Field(default=1_500.0, gt=0)
+    rate_limit_user_burst: int = Field(default=30_000, ge=0)
+    rate_limit_user_per_s: float = Field(default=1_500.0, gt=0)
+    rate_limit_admin_burst: int = Field(default=0, ge=0)
+    rate_limit_admin_per_s: float = Field(default=10_000.0, gt=0)
+
     # Writes: MySQL transactions may wait for row locks and pool connections longer than a read may.
     write_timeout_s: float = Field(default=10.0, gt=0)
     max_order_lines: int = Field(default=50, ge=1)

@@ -6,11 +6,12 @@ product attributes live in MongoDB alone and are written there directly, after t
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.errors import BadUserInput, Forbidden, NotFound
+from gateway.errors import BadUserInput, Forbidden, NotFound, SourceError
 from gateway.stores.mongo import reads as mongo_reads
 from gateway.stores.mongo import writes as mongo_writes
 from gateway.stores.mongo.documents import ProductAttributes, allowed_attributes, parse, validate_attributes
@@ -19,6 +20,8 @@ from resolvers.arguments import parse_id
 from resolvers.freshness import forget
 from resolvers.info import Resolving
 from resolvers.permissions import signed_in
+
+log = logging.getLogger("gateway.resolvers")
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
 
@@ -141,3 +144,78 @@ async def update_attributes(info: Resolving, product_id: str, changes: Any, desc
     )
     await forget(info, products=[key])  # the answer re-reads the written document
     return key
+
+
+SKU = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+async def create_product(
+    info: Resolving,
+    values: Mapping[str, Any],
+    category_ids: list[str],
+    stock: int,
+    attributes: Any,
+    description: str | None,
+) -> int:
+    """A product in MySQL (row, categories, stock) and MongoDB (its attributes document), all or nothing: every
+    check runs before any write; the MySQL transaction commits only after MongoDB took the document, so a failure
+    of either leaves no product anyone can see; Neo4j follows through the outbox (``product.created``)."""
+    _admin(info)
+    sku = str(values["sku"]).strip()
+    if not SKU.match(sku):
+        raise BadUserInput("sku must be 1 to 64 letters, digits, '.', '_' or '-'")
+    row: dict[str, Any] = {"sku": sku, "title": _text(values["title"], "title", 512)}
+    if values["price_cents"] < 0:
+        raise BadUserInput("price must not be negative")
+    row["price_cents"] = values["price_cents"]
+    if values.get("release_year") is not None:
+        if not 1800 <= values["release_year"] <= 2200:
+            raise BadUserInput("releaseYear must be 1800 to 2200")
+        row["release_year"] = values["release_year"]
+    if not 0 <= stock <= 1_000_000:
+        raise BadUserInput("stock must be 0 to 1,000,000")
+    if not 1 <= len(category_ids) <= 20:
+        raise BadUserInput("categoryIds: 1 to 20 categories")
+    categories = sorted({parse_id(c, "categoryId") for c in category_ids})
+    attributes = {} if attributes is None else attributes
+    if not isinstance(attributes, dict) or any(value is None for value in attributes.values()):
+        raise BadUserInput("attributes must be an object of attribute name to value")
+    registry = await info.context.loaders.attribute_registry.load("all")
+    validate_attributes(attributes, allowed_attributes({int(k): v for k, v in registry.items()}, categories))  # type: ignore[misc]
+    settings, sources = info.context.settings, info.context.sources
+    written: list[int] = []
+
+    async def write_document(product_id: int) -> None:
+        document = parse(
+            ProductAttributes, {"_id": product_id, "attributes": attributes, "description": description, "tags": []}
+        )
+        written.append(product_id)
+        await mongo_writes.replace_product_document(sources.mongodb, settings.write_timeout_s, document.to_mongo())
+
+    try:
+        key = await mysql_catalog.create_product(
+            sources.mysql,
+            settings.write_timeout_s,
+            values=row,
+            category_ids=categories,
+            stock=stock,
+            before_commit=write_document,
+        )
+    except BaseException:
+        await _forget_documents(info, written)  # MySQL never committed: no product has these ids
+        raise
+    await _forget_documents(info, [w for w in written if w != key])  # a transaction retried under another id
+    await forget(info, products=[key])  # the id may be cached as unknown
+    return key
+
+
+async def _forget_documents(info: Resolving, product_ids: list[int]) -> None:
+    """Best effort: a document whose MySQL row never committed is invisible (reads start from the row), and its
+    id is never given again (auto-increment); removed all the same when MongoDB answers."""
+    for product_id in product_ids:
+        try:
+            await mongo_writes.delete_product_document(
+                info.context.sources.mongodb, info.context.settings.write_timeout_s, product_id
+            )
+        except SourceError as exc:
+            log.warning("attributes of uncreated product %s left in MongoDB: %s", product_id, exc.detail)

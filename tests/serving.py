@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import gql, make_test_settings
+from tests.conftest import UNLIMITED, gql, make_test_settings
 from tests.writes.conftest import PRODUCT_ID
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
@@ -82,6 +82,7 @@ class Served:
             "GATEWAY_MONGO_DATABASE": settings.mongo_database,
             "GATEWAY_REDIS_URL": settings.redis_url,
             "GATEWAY_GRAPHIQL": "false",
+            **{f"GATEWAY_{name.upper()}": str(value) for name, value in UNLIMITED.items()},
             **env,
         }
         with log.open("wb") as out:

@@ -75,12 +75,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
         preparing = asyncio.create_task(graphql_http.prepare_persisted(sources), name="prepare-persisted")
         following = asyncio.create_task(graphql_http.follow_invalidations(sources), name="follow-invalidations")
+        charging = asyncio.create_task(graphql_http.charge_rate_limits(sources), name="charge-rate-limits")
         log.info("gateway process %d started", os.getpid())
         try:
             yield {"sources": sources, "drain": drain}
         finally:
             preparing.cancel()
             following.cancel()
+            charging.cancel()
             drain.begin()
             unhook()
             stop.set()

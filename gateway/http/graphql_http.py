@@ -45,7 +45,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from engine.executor import Engine
-from gateway.auth import TokenError, Viewer, viewer_from
+from gateway.auth import TokenError, Viewer, session_from, viewer_from
 from gateway.config import Settings, memory_shares
 from gateway.context import Context
 from gateway.http.context import build_context, request_id_of
@@ -53,6 +53,8 @@ from gateway.http.graphiql import page_html
 from gateway.http.manifests import Manifests
 from gateway.http.media import GRAPHQL_RESPONSE, accepts_html, negotiate
 from gateway.http.persisted import REDIS, PersistedError, PersistedQueries
+from gateway.http.rate_limits import CODE as RATE_LIMITED
+from gateway.http.rate_limits import Bucket, RateLimiter
 from gateway.http.request import GraphQLRequest, RequestError, from_post, from_query_params
 from gateway.http.response_cache import Plan, ResponseCache
 from gateway.memory.invalidations import Invalidations
@@ -92,6 +94,7 @@ class GraphQLHTTP:
             self.memory = LocalResponses(shares.responses, keys.channel)
             self.invalidations = Invalidations(self.memory, keys, bound_s=settings.memory_cache_stale_s)
         self.responses = ResponseCache(settings, self.engine.documents, self.memory)
+        self.limiter = RateLimiter(settings)
         self.engine.warm([operation.document for operation in self.persisted.manifests.operations()])
         self._page = page_html() if settings.graphiql else None
 
@@ -115,6 +118,10 @@ class GraphQLHTTP:
         lifespan runs it)."""
         if self.invalidations is not None:
             await self.invalidations.run(sources)
+
+    async def charge_rate_limits(self, sources: Sources) -> None:
+        """Send the rate limits' charges to Redis, until cancelled (the app's lifespan runs it)."""
+        await self.limiter.run(sources)
 
     async def prepare_persisted(self, sources: Sources) -> int:
         """Prepare and plan the APQ documents Redis holds (at most the plan cache's size), one at a time between
@@ -152,6 +159,9 @@ class GraphQLHTTP:
             return _respond({"errors": [_error(str(exc), "UNAUTHENTICATED")]}, 401, media_type, headers)
         request_id, trace = request_id_of(request), Trace()
         observed.bind(request_id, trace, parsed.operation_name)  # logs, metrics and spans
+        buckets = self._buckets(request, viewer)
+        if buckets and (limited := self.limiter.refused(buckets, time.monotonic())) is not None:
+            return _rate_limited(*limited, request_id, media_type)
         sources: Sources = request.state.sources
         sha256: str | None
         with tracing(trace):
@@ -165,6 +175,7 @@ class GraphQLHTTP:
                     if parsed.query is None:
                         trace.persisted = REDIS
             except PersistedError as exc:
+                self.limiter.charge(buckets, 1)
                 refused = {"message": exc.message, "extensions": {"code": exc.code, **exc.extensions}}
                 headers = {"X-Request-Id": request_id, **exc.headers}
                 return _respond({"errors": [refused]}, exc.status, media_type, headers)
@@ -172,23 +183,29 @@ class GraphQLHTTP:
             if plan is not None:
                 hit = self.responses.local(plan, time.monotonic())
                 if hit is None:
-                    if self.responses.cacheable(plan, document, parsed.operation_name):
+                    if self.responses.cacheable(plan, document, parsed.operation_name, parsed.variables):
                         hit = await self.responses.lookup(plan, sources)
                     else:
                         plan = None
                 if plan is not None:
                     trace.response_cache = plan.outcome
                     if hit is not None:
+                        self.limiter.charge(buckets, hit.cost)
                         return self._cached(request, parsed, request_id, trace, viewer, plan, hit, media_type)
             side = Response()  # resolvers may set headers (cookies…) on ``context.response``: copied onto the answer
             context = build_context(request, self.settings, sources, side, identified=(viewer, request_id, trace))
             try:
                 result = await self._run(document, parsed, context, over_get=request.method != "POST")
             except TimeoutError:
+                self.limiter.charge(buckets, context.cost)
                 log.warning("request %s timed out after %ss", context.request_id, self.settings.request_timeout_s)
                 message = f"the request did not finish within {self.settings.request_timeout_s:g}s"
                 timed_out = {"errors": [_error(message, "TIMEOUT")]}
                 return _respond(timed_out, 504, media_type, {"X-Request-Id": context.request_id})
+            except RequestError:
+                self.limiter.charge(buckets, 1)
+                raise
+            self.limiter.charge(buckets, context.cost)
             if plan is not None and not result.errors and result.data is not None:
                 tags = context.loaders.touched
                 await self.responses.store(plan, context.sources, result.data, private=context.private, tags=tags)
@@ -196,6 +213,15 @@ class GraphQLHTTP:
         response = self._render(request, parsed, context, result, media_type, plan)
         response.raw_headers.extend(header for header in side.raw_headers if header[0] not in _NOT_COPIED)
         return response
+
+    def _buckets(self, request: Request, viewer: Viewer | None) -> tuple[Bucket, ...]:
+        """The rate-limit buckets this request is charged to: the viewer's, or the guest's session and address."""
+        if viewer is not None or not self.limiter.enabled:
+            return self.limiter.buckets(viewer, None, None)
+        header = request.headers.get("x-session-id")
+        cookie = None if header is not None else request.cookies.get(self.settings.session_cookie)
+        session = session_from(header, cookie)
+        return self.limiter.buckets(None, session, request.client.host if request.client else None)
 
     async def _run(self, document: str, parsed: GraphQLRequest, context: Context, *, over_get: bool) -> ExecutionResult:
         """The operation's result (the plan executor's, or strawberry's), within the request timeout."""
@@ -319,6 +345,14 @@ def _not_allowed(operation_type: OperationType, *, over_get: bool) -> RequestErr
     if operation_type is OperationType.MUTATION and over_get:
         return RequestError(405, "mutations are not allowed over GET: send them with POST", {"Allow": "POST"})
     return RequestError(400, "subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not HTTP")
+
+
+def _rate_limited(retry_after: int, role: str, request_id: str, media_type: str) -> Response:
+    """429: the client's bucket is in debt; nothing ran, nothing is charged."""
+    message = f"rate limit exceeded ({role}): retry in {retry_after} s"
+    error = {"message": message, "extensions": {"code": RATE_LIMITED, "retryAfter": retry_after, "limit": role}}
+    headers = {"Retry-After": str(retry_after), "X-Request-Id": request_id}
+    return _respond({"errors": [error]}, 429, media_type, headers)
 
 
 def _error(message: str, code: str) -> dict[str, Any]:

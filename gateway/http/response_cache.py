@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ from gateway.stores.redis import cache as redis_cache
 from loaders.cached import keys_for
 from schema import schema
 from schema.cache_hints import max_age
+from schema.extensions.limits import measured
 
 log = logging.getLogger("gateway.cache")
 
@@ -54,6 +55,7 @@ class Plan:
     outcome: str = field(default="miss")
     seen: int = 0  # the memory's generation when the lookup began
     held: Entry | None = None  # what the caches hold for this answer now: HTTP caching offers exactly that
+    cost: int = 0  # the query's cost, worked out once the lookups in memory missed (what a rate limit charges)
     _digest: str | None = None
 
     @property
@@ -108,9 +110,14 @@ class ResponseCache:
                 return entry
         return None
 
-    def cacheable(self, plan: Plan, document: str, operation_name: str | None) -> bool:
-        """Whether the operation may be stored at all (a query whose hints allow a TTL); sets ``plan.ttl_s``."""
+    def cacheable(
+        self, plan: Plan, document: str, operation_name: str | None, variables: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Whether the operation may be stored at all (a query whose hints allow a TTL); sets ``plan.ttl_s`` and
+        ``plan.cost``."""
         plan.ttl_s = _max_age(self.documents, document, operation_name, self.settings.response_cache_ttl_s)
+        if plan.ttl_s > 0:
+            plan.cost = _cost(self.documents, document, operation_name, variables or {}, self.settings)
         return plan.ttl_s > 0
 
     async def lookup(self, plan: Plan, sources: Sources) -> Entry | None:
@@ -157,10 +164,13 @@ class ResponseCache:
         private = key[1] != 0
         now = time.monotonic()
         if self.memory is not None:
-            kept = self.memory.put(key, body, tags, ttl_s=ttl_s, private=private, seen=plan.seen, now=now)
+            kept = self.memory.put(
+                key, body, tags, ttl_s=ttl_s, private=private, seen=plan.seen, now=now, cost=plan.cost
+            )
             if kept is not None:
                 return kept
-        return Entry(body, hashlib.blake2b(body, digest_size=12).hexdigest(), now + ttl_s, tuple(tags), private)
+        etag = hashlib.blake2b(body, digest_size=12).hexdigest()
+        return Entry(body, etag, now + ttl_s, tuple(tags), private, plan.cost)
 
 
 def _max_age(documents: Documents, text: str, name: str | None, default: float) -> float:
@@ -178,3 +188,11 @@ def _max_age(documents: Documents, text: str, name: str | None, default: float) 
             found = max_age(schema._schema, document.node, default)
         document.max_ages[(name, default)] = found
     return found
+
+
+def _cost(documents: Documents, text: str, name: str | None, variables: Mapping[str, Any], settings: Settings) -> int:
+    """The query's cost with these variables (what the engine would work out running it)."""
+    document = documents.get(text)
+    if document.node is None:
+        return 0
+    return measured(schema._schema, document.node, name, variables, settings)[1]

@@ -279,6 +279,9 @@ class Relay:
         )
         work.cached.add(("product", int(p["product_id"])))
 
+    async def _product_created(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        await self._product_updated(event, p, work)  # the same node and edges: MERGE
+
     async def _product_deleted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         product_id = int(p["product_id"])
         await cypher.write(

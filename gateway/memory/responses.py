@@ -40,6 +40,7 @@ class Entry:
     expires: float  # time.monotonic(): when Redis's copy expires
     tags: tuple[str, ...]
     private: bool  # served to one viewer only
+    cost: int = 0  # the query's cost (schema/extensions/limits.py): what a rate limit charges for this answer
 
 
 def _never(now: float) -> bool:
@@ -65,7 +66,16 @@ class LocalResponses:
         return self.fresh(now)
 
     def put(
-        self, key: Key, body: bytes, tags: Iterable[str], *, ttl_s: float, private: bool, seen: int, now: float
+        self,
+        key: Key,
+        body: bytes,
+        tags: Iterable[str],
+        *,
+        ttl_s: float,
+        private: bool,
+        seen: int,
+        now: float,
+        cost: int = 0,
     ) -> Entry | None:
         """Keep a response Redis holds for ``ttl_s`` more seconds; not when an invalidation was applied since the
         caller read ``generation`` (``seen``), nor while the channel is not followed."""
@@ -74,7 +84,7 @@ class LocalResponses:
         # Exact-size copies: orjson's output keeps its growth buffer (a 300-byte body held 4 KiB, a 3 KiB one 32 KiB).
         key, body = (bytes(memoryview(key[0])), key[1]), bytes(memoryview(body))
         tags = tuple(tags)
-        entry = Entry(body, hashlib.blake2b(body, digest_size=12).hexdigest(), now + ttl_s, tags, private)
+        entry = Entry(body, hashlib.blake2b(body, digest_size=12).hexdigest(), now + ttl_s, tags, private, cost)
         size = len(body) + len(key[0]) + ENTRY_OVERHEAD + sum(TAG_OVERHEAD + len(tag) for tag in tags)
         if not self.lru.put(key, entry, size, entry.expires):
             return None

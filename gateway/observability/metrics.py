@@ -12,6 +12,10 @@ Every name starts with ``gateway_``; every label takes a bounded set of values, 
     gateway_dataloader_batch_size{loader}              keys per loader batch
     gateway_operations_total{executor, reason}         operations run by the plan executor (reason "planned")
                                                        or by strawberry's resolvers (reason: why not planned)
+    gateway_rate_limited_total{role}                   requests refused by a rate limit (role: guest, address,
+                                                       user, admin)
+    gateway_rate_limit_local_total                     rate-limit charges applied by this process alone, Redis
+                                                       being unreachable (gateway/http/rate_limits.py)
     gateway_breaker_state{source}                      0 closed, 1 half-open, 2 open (read when scraped)
     gateway_memory_cache_bytes{cache}, gateway_memory_cache_entries{cache}, gateway_memory_cache_capacity_bytes{cache}
                                                        the in-process caches (responses, documents, persisted), and
@@ -97,6 +101,14 @@ OPERATIONS = Counter(
     ("executor", "reason"),
     registry=REGISTRY,
 )
+RATE_LIMITED = Counter(
+    "gateway_rate_limited", "Requests refused by a rate limit, by role", ("role",), registry=REGISTRY
+)
+RATE_LIMIT_LOCAL = Counter(
+    "gateway_rate_limit_local",
+    "Rate-limit charges applied by this process alone because Redis could not be reached",
+    registry=REGISTRY,
+)
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 _BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "half_open": 1.0, "open": 2.0}
@@ -174,6 +186,14 @@ def observe_batch(loader: str, size: int) -> None:
 def observe_executor(executor: str, reason: str) -> None:
     """``reason``: "planned", or one of the engine's fixed reasons for running on the resolvers."""
     OPERATIONS.labels(executor, reason).inc()
+
+
+def observe_rate_limited(role: str) -> None:
+    RATE_LIMITED.labels(role).inc()
+
+
+def observe_rate_limit_local(charges: int) -> None:
+    RATE_LIMIT_LOCAL.inc(charges)
 
 
 @dataclass(frozen=True, slots=True)

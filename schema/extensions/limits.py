@@ -169,14 +169,24 @@ def structural_errors(
     variables: Mapping[str, Any],
     settings: Settings,
 ) -> list[GraphQLError]:
+    return measured(schema, document, operation_name, variables, settings)[0]
+
+
+def measured(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    settings: Settings,
+) -> tuple[list[GraphQLError], int]:
+    """The structural limits' refusals, and the operation's cost (what rate limits charge; 0 when refused for its
+    aliases, before the cost is worked out)."""
     aliases = sum(1 for node in _all_fields(document) if node.alias is not None)
     if aliases > settings.max_aliases:
-        return [
-            too_complex(
-                f"the document has {aliases} aliases, over {settings.max_aliases}", settings.max_aliases, aliases
-            )
-        ]
+        message = f"the document has {aliases} aliases, over {settings.max_aliases}"
+        return [too_complex(message, settings.max_aliases, aliases)], 0
     walk = _Walk(schema, document, variables)
+    total = 0
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
@@ -186,17 +196,14 @@ def structural_errors(
         if root is None:
             continue
         depth, cost = walk.measure(definition.selection_set, root)
+        total = max(total, cost)
         if depth > settings.max_depth:
-            return [
-                too_complex(f"the query is {depth} levels deep, over {settings.max_depth}", settings.max_depth, depth)
-            ]
+            message = f"the query is {depth} levels deep, over {settings.max_depth}"
+            return [too_complex(message, settings.max_depth, depth)], cost
         if cost > settings.max_cost:
-            return [
-                too_complex(
-                    f"the query costs {cost}, over {settings.max_cost}: ask for smaller pages", settings.max_cost, cost
-                )
-            ]
-    return []
+            message = f"the query costs {cost}, over {settings.max_cost}: ask for smaller pages"
+            return [too_complex(message, settings.max_cost, cost)], cost
+    return [], total
 
 
 def _all_fields(document: DocumentNode) -> Iterator[FieldNode]:
@@ -233,13 +240,16 @@ class Limits(SchemaExtension):
                     *self.execution_context.validation_rules,
                     NoSchemaIntrospectionCustomRule,
                 )
-            errors = structural_errors(
+            errors, cost = measured(
                 self.execution_context.schema._schema,
                 document,
                 self.execution_context.operation_name,
                 self.execution_context.variables or {},
                 settings,
             )
+            context = self.execution_context.context
+            if hasattr(context, "cost"):
+                context.cost = cost  # what the request's rate limit is charged (gateway/http/rate_limits.py)
             if errors:
                 self.execution_context.pre_execution_errors = errors  # validation is skipped: nothing runs
         yield

@@ -31,8 +31,39 @@ class UpdateProductInput:
     category_ids: list[strawberry.ID] | None = None
 
 
+@strawberry.input(description="A new product: its MySQL row, categories and stock, and its MongoDB attributes.")
+class CreateProductInput:
+    sku: str
+    title: str
+    price: Money
+    category_ids: list[strawberry.ID]
+    release_year: int | None = None
+    stock: int = 0
+    attributes: JSON | None = strawberry.field(
+        default=None, description="Checked against the attribute registry of the product's categories."
+    )
+    description: str | None = None
+
+
 @strawberry.type
 class CatalogMutations:
+    @strawberry.mutation(
+        description="Admin: create a product, all or nothing: the MySQL row, categories and stock commit only once "
+        "MongoDB holds its attributes document, so a store that fails leaves no product anyone can see (the error "
+        "names the store); the Neo4j node follows through the outbox. A known sku is a CONFLICT."
+    )
+    async def create_product(self, info: Info, input: CreateProductInput) -> Product:
+        values = {
+            "sku": input.sku,
+            "title": input.title,
+            "price_cents": input.price,
+            "release_year": input.release_year,
+        }
+        key = await catalog.create_product(
+            info, values, [str(c) for c in input.category_ids], input.stock, input.attributes, input.description
+        )
+        return Product.from_record(await lookup.product(info, str(key)))
+
     @strawberry.mutation(
         description="Create a user (MySQL); the graph node and the MongoDB profile follow through the outbox. "
         "An email already registered is a CONFLICT."

@@ -16,3 +16,14 @@ async def replace_product_document(source: MongoSource, timeout: float, document
         operation="product_document_replace",
         keys=[document["_id"]],
     )
+
+
+async def delete_product_document(source: MongoSource, timeout: float, product_id: int) -> None:
+    await guarded(
+        source,
+        timeout,
+        source.db[PRODUCT_ATTRIBUTES].delete_one({"_id": product_id}),
+        DRIVER_ERRORS,
+        operation="product_document_delete",
+        keys=[product_id],
+    )

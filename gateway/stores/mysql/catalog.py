@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -102,3 +102,57 @@ async def delete_product(source: MySQLSource, timeout: float, *, product_id: int
         await conn.execute(insert(t.outbox).values(**outbox_row("product.deleted", "product", product_id, payload)))
 
     await transaction(source, timeout, "delete_product", [product_id], work)
+
+
+class _BeforeCommitFailed(Exception):
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+async def create_product(
+    source: MySQLSource,
+    timeout: float,
+    *,
+    values: dict[str, Any],
+    category_ids: Sequence[int],
+    stock: int,
+    before_commit: Callable[[int], Awaitable[None]],
+) -> int:
+    """The product's row, categories and stock with a ``product.created`` event, in one transaction that commits
+    only once ``before_commit(product_id)`` has returned (the caller writes what other stores hold of the product
+    there): if it raises, nothing is committed and nobody ever saw the row."""
+
+    async def work(conn: AsyncConnection) -> int:
+        known = {r[0] for r in await conn.execute(select(t.categories.c.id).where(t.categories.c.id.in_(category_ids)))}
+        unknown = sorted(set(category_ids) - known)
+        if unknown:
+            raise NotFound(f"unknown categories: {', '.join(map(str, unknown))}")
+        taken = await conn.execute(select(t.products.c.id).where(t.products.c.sku == values["sku"]))
+        if taken.first() is not None:
+            raise Conflict(f"a product with sku {values['sku']} exists")
+        at = now()
+        product_id = int(
+            (await conn.execute(insert(t.products).values(**values, created_at=at, updated_at=at))).lastrowid
+        )
+        await conn.execute(insert(t.inventory).values(product_id=product_id, quantity=stock))
+        await conn.execute(
+            insert(t.product_categories),
+            [{"product_id": product_id, "category_id": c} for c in sorted(set(category_ids))],
+        )
+        payload = {"product_id": product_id, "title": values["title"], "category_ids": sorted(set(category_ids))}
+        await conn.execute(insert(t.outbox).values(**outbox_row("product.created", "product", product_id, payload)))
+        try:
+            await before_commit(product_id)
+        except Exception as exc:  # not MySQL's failure: kept away from its breaker, raised as it was below
+            raise _BeforeCommitFailed(exc) from exc
+        return product_id
+
+    try:
+        return await transaction(source, timeout, "create_product", (), work)
+    except _BeforeCommitFailed as failed:
+        raise failed.error from None
+    except Exception as exc:
+        if isinstance(_cause(exc), IntegrityError):  # the same sku, created concurrently
+            raise Conflict(f"a product with sku {values['sku']} exists") from exc
+        raise

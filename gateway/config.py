@@ -70,8 +70,10 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr = SecretStr(DEV_PASSWORD)
     neo4j_database: str = "neo4j"
 
-    # Redis: caches, persisted queries, carts, sessions.
+    # Redis: caches, persisted queries, carts, sessions. rediss:// for TLS; an ACL user as redis://user:password@…
+    # (gateway/stores/redis/connect.py). redis_cluster: the URL names one node of a Redis Cluster.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
 
     # Every call to a store is bounded by this many seconds (connect included).
     source_timeout_s: float = Field(default=2.0, gt=0)
@@ -225,6 +227,8 @@ class Settings(BaseSettings):
 
     @property
     def redis_db(self) -> int:
+        if self.redis_cluster:
+            return 0
         path = urlsplit(self.redis_url).path.lstrip("/")
         return int(path) if path else 0
 

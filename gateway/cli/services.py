@@ -136,7 +136,16 @@ def service_env(settings: Settings) -> dict[str, str]:
         "NEO4J_PORT": str(urlsplit(settings.neo4j_url).port or 7687),
         "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
         "REDIS_PORT": str(urlsplit(settings.redis_url).port or 6379),
+        # Optional servers (scripts/services start redis-cluster | mysql-replica), on ports next to the main ones.
+        "REDIS_CLUSTER_PORT": str(redis_cluster_port(settings)),
+        "MYSQL_REPLICA_PORT": str((mysql.port or 3306) + 1),
     }
+
+
+def redis_cluster_port(settings: Settings) -> int:
+    """The first of the local Redis Cluster's three nodes (the next two follow; their bus ports the three after):
+    the port after the configured Redis's."""
+    return (urlsplit(settings.redis_url).port or 6379) + 1
 
 
 def _service_env(settings: Settings, args: argparse.Namespace) -> int:

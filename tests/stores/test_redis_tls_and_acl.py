@@ -79,6 +79,7 @@ async def acl_user(settings: Settings) -> AsyncIterator[str]:
 
 async def _every_family(source: RedisSource, settings: Settings) -> None:
     keys = cache.EntityKeys(f"test-acl-{uuid.uuid4().hex[:6]}", "v")
+    source.channels.name = f"test-acl-pubsub-{uuid.uuid4().hex[:8]}"  # not the app's (same pid) in this process
     looked = await cache.lookup(source, keys, "product", [1, 2])
     assert await cache.fill(source, keys, [cache.Fill("product", 1, b"one", 30, looked[0].generation)]) == 1
     assert (await cache.lookup(source, keys, "product", [1]))[0].value == b"one"

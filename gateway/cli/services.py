@@ -136,9 +136,8 @@ def service_env(settings: Settings) -> dict[str, str]:
         "NEO4J_PORT": str(urlsplit(settings.neo4j_url).port or 7687),
         "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
         "REDIS_PORT": str(urlsplit(settings.redis_url).port or 6379),
-        # Optional servers (scripts/services start redis-cluster | mysql-replica), on ports next to the main ones.
+        # The optional local Redis Cluster (scripts/services start redis-cluster), on the ports after Redis's.
         "REDIS_CLUSTER_PORT": str(redis_cluster_port(settings)),
-        "MYSQL_REPLICA_PORT": str((mysql.port or 3306) + 1),
     }
 
 

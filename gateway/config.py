@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     # MongoDB (mongo-java-server locally): attributes, profiles, events, metrics.
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     mongo_database: str = "gateway"
+    # Where the read path's MongoDB reads go in a replica set (PyMongo's read preference modes) and their read
+    # concern; the documents MongoDB owns (product attributes, the attribute registry) are read from the primary
+    # whatever this says, so a mutation's writer reads them back. The relay's writes (metrics, events, profiles)
+    # are acknowledged with this write concern ("majority" or a number of members) and the journal option.
+    mongo_read_preference: Literal["primary", "primaryPreferred", "secondary", "secondaryPreferred", "nearest"] = (
+        "primary"
+    )
+    mongo_read_concern: Literal["local", "available", "majority"] = "local"
+    mongo_write_concern: str = Field(default="majority", pattern=r"^(majority|[0-9]{1,2})$")
+    mongo_write_journal: bool = True
 
     # Neo4j: the purchase / rating graph.
     neo4j_url: str = "bolt://127.0.0.1:7687"
@@ -60,8 +70,10 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr = SecretStr(DEV_PASSWORD)
     neo4j_database: str = "neo4j"
 
-    # Redis: caches, persisted queries, carts, sessions.
+    # Redis: caches, persisted queries, carts, sessions. rediss:// for TLS; an ACL user as redis://user:password@…
+    # (gateway/stores/redis/connect.py). redis_cluster: the URL names one node of a Redis Cluster.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
 
     # Every call to a store is bounded by this many seconds (connect included).
     source_timeout_s: float = Field(default=2.0, gt=0)
@@ -229,6 +241,8 @@ class Settings(BaseSettings):
 
     @property
     def redis_db(self) -> int:
+        if self.redis_cluster:
+            return 0
         path = urlsplit(self.redis_url).path.lstrip("/")
         return int(path) if path else 0
 

@@ -53,7 +53,8 @@ def keys_for(settings: Settings) -> redis_cache.EntityKeys:
     share one Redis, and product 5 of one is not product 5 of another), then the shapes' version. Pub/sub channels
     are not per Redis database: the invalidation channel names the database too."""
     namespace = f"{settings.cache_namespace}:{settings.mysql_database}"
-    channel = f"{settings.cache_namespace}:{settings.redis_db}:{settings.mysql_database}:invalidations"
+    # The channel carries the response family's hash tag (gateway/stores/redis/cache.py), and the Redis database.
+    channel = f"{{{namespace}}}:{settings.redis_db}:invalidations"
     return redis_cache.EntityKeys(namespace, cache_codec.VERSION, channel)
 
 

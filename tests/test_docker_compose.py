@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from gateway.cli import build_parser
 from gateway.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,3 +291,50 @@ def test_compose_builds_the_gateway_from_the_dockerfile(services: dict[str, dict
     assert context is not None, "the gateway service is not built (no build:)"
     used = (ROOT / str(context) / str(dockerfile)).resolve()
     assert used == (ROOT / "Dockerfile").resolve(), f"the gateway is built from {used}, not the Dockerfile"
+
+
+# ---------------------------------------------------------------- first start: migrate and seed once, then serve
+
+
+def _shell_commands(service: dict[str, Any]) -> list[list[str]]:
+    """The commands of a ``["sh", "-c", "a && b"]`` service command, each split into words (``exec`` dropped),
+    with Compose's ``$$`` read as ``$`` and the shell's variables left as written."""
+    command = service.get("command")
+    assert isinstance(command, list), f"command is not in exec form: {command!r}"
+    assert command[:2] == ["sh", "-c"], command
+    script = command[2].replace("$$", "$")
+    return [[w for w in shlex.split(part) if w != "exec"] for part in script.split("&&")]
+
+
+def test_a_one_shot_service_migrates_and_seeds_the_demo_once(
+    services: dict[str, dict[str, Any]], gateway_env: dict[str, str]
+) -> None:
+    setup = services["setup"]
+    commands = _shell_commands(setup)
+    assert [c[:2] for c in commands] == [["gateway", "migrate"], ["gateway", "seed"]]
+    parsed = [build_parser().parse_args(c[1:]) for c in commands]  # the CLI the tests and scripts/run use
+    assert parsed[1].dataset == "movielens-100k"
+    assert parsed[1].if_empty, "a second `docker compose up` must not seed again"
+    assert str(setup.get("restart")) == "no"
+    assert setup.get("build") == services["gateway"].get("build")
+    assert setup.get("image") == services["gateway"].get("image")
+    assert {str(k): "" if v is None else str(v) for k, v in setup["environment"].items()} == gateway_env
+    waits = {name: spec.get("condition") for name, spec in setup["depends_on"].items()}
+    assert waits == dict.fromkeys(STORES, "service_healthy")
+    assert services["gateway"]["depends_on"]["setup"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_gateway_serves_with_workers(services: dict[str, dict[str, Any]], gateway_env: dict[str, str]) -> None:
+    (command,) = _shell_commands(services["gateway"])
+    workers = resolve_defaults(gateway_env["GATEWAY_WORKERS"])
+    words = [workers if w == "${GATEWAY_WORKERS}" else w for w in command]
+    assert words[:3] == ["gateway", "serve", "--workers"], command
+    args = build_parser().parse_args(words[1:])
+    assert args.workers == int(workers) >= 2
+
+
+def test_every_service_has_a_health_check(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        test = (service.get("healthcheck") or {}).get("test")
+        assert test, f"{name} has no health check"
+        assert test[0] in {"CMD", "CMD-SHELL"}, (name, test)

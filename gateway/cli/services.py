@@ -93,7 +93,15 @@ def service_env(settings: Settings) -> dict[str, str]:
         "NEO4J_PORT": str(urlsplit(settings.neo4j_url).port or 7687),
         "NEO4J_PASSWORD": settings.neo4j_password.get_secret_value(),
         "REDIS_PORT": str(urlsplit(settings.redis_url).port or 6379),
+        # The optional local Redis Cluster (scripts/services start redis-cluster), on the ports after Redis's.
+        "REDIS_CLUSTER_PORT": str(redis_cluster_port(settings)),
     }
+
+
+def redis_cluster_port(settings: Settings) -> int:
+    """The first of the local Redis Cluster's three nodes (the next two follow; their bus ports the three after):
+    the port after the configured Redis's."""
+    return (urlsplit(settings.redis_url).port or 6379) + 1
 
 
 def _service_env(settings: Settings, args: argparse.Namespace) -> int:

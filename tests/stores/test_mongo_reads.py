@@ -35,6 +35,7 @@ async def watched(settings: Settings) -> AsyncIterator[tuple[MongoSource, Comman
     commands = Commands()
     source.client = AsyncMongoClient(settings.mongo_url, event_listeners=[commands])
     source.db = source.client[settings.mongo_database]
+    source.primary = source.relay = source.db  # the default read preference is the primary's
     yield source, commands
     await source.client.close()
 

@@ -24,7 +24,7 @@ NAME = f"test-pubsub-{uuid.uuid4().hex[:8]}"
 
 @pytest_asyncio.fixture
 async def channels(sources: Sources, settings: Settings) -> AsyncIterator[Channels]:
-    hub = Channels(publisher=sources.redis.client, url=settings.redis_url, timeout=settings.source_timeout_s, name=NAME)
+    hub = Channels(publisher=sources.redis.client, settings=settings, timeout=settings.source_timeout_s, name=NAME)
     yield hub
     await hub.close()
 
@@ -90,7 +90,7 @@ async def test_a_watcher_gets_heartbeats_after_the_messages_published_before_the
 ) -> None:
     hub = Channels(
         publisher=sources.redis.client,
-        url=settings.redis_url,
+        settings=settings,
         timeout=settings.source_timeout_s,
         heartbeat_s=0.05,
         name=NAME,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReadPreference, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
+from pymongo.read_concern import ReadConcern
 
 from gateway.config import Settings
 from gateway.stores import breaker
@@ -38,8 +39,19 @@ class MongoSource:
             # A hung server: guarded()'s bound answers first (TIMEOUT) and cancels the call; this is a backstop.
             socketTimeoutMS=timeout_ms + 1000,
             appname="polyglot-gateway",
+            readPreference=settings.mongo_read_preference,
+            readConcernLevel=settings.mongo_read_concern,
         )
+        # The read path: the configured read preference and read concern (a secondary may answer).
         self.db: AsyncDatabase[Document] = self.client[settings.mongo_database]
+        # What MongoDB owns (product attributes, the registry): read from the primary, so a writer reads it back.
+        self.primary: AsyncDatabase[Document] = self.db.with_options(read_preference=ReadPreference.PRIMARY)
+        # The relay's writes: acknowledged by the configured write concern.
+        w: int | str = int(settings.mongo_write_concern) if settings.mongo_write_concern.isdigit() else "majority"
+        self.relay: AsyncDatabase[Document] = self.db.with_options(
+            write_concern=WriteConcern(w=w, j=settings.mongo_write_journal),
+            read_concern=ReadConcern(settings.mongo_read_concern),
+        )
 
     async def ping(self) -> None:
         await guarded(self, self.timeout, self.client.admin.command("ping"), DRIVER_ERRORS)

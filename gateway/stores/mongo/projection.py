@@ -23,7 +23,7 @@ async def _bulk(
     await guarded(
         source,
         timeout,
-        source.db[collection].bulk_write(requests, ordered=False),
+        source.relay[collection].bulk_write(requests, ordered=False),
         DRIVER_ERRORS,
         operation=operation,
         keys=keys,
@@ -55,7 +55,7 @@ async def add_events(source: MongoSource, timeout: float, docs: Sequence[Documen
 
 async def _insert_new(source: MongoSource, docs: Sequence[Document]) -> None:
     try:
-        await source.db[EVENTS].insert_many(list(docs), ordered=False)
+        await source.relay[EVENTS].insert_many(list(docs), ordered=False)
     except BulkWriteError as exc:
         if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
             raise
@@ -67,7 +67,7 @@ async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> 
     await guarded(
         source,
         timeout,
-        source.db[USER_PROFILES].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True),
+        source.relay[USER_PROFILES].update_one({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True),
         DRIVER_ERRORS,
         operation="profile_upsert",
         keys=[doc["_id"]],
@@ -76,7 +76,7 @@ async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> 
 
 async def forget_product(source: MongoSource, timeout: float, product_id: int) -> None:
     async def run() -> Any:
-        await source.db[PRODUCT_ATTRIBUTES].delete_one({"_id": product_id})
-        await source.db[PRODUCT_METRICS].delete_one({"_id": product_id})
+        await source.relay[PRODUCT_ATTRIBUTES].delete_one({"_id": product_id})
+        await source.relay[PRODUCT_METRICS].delete_one({"_id": product_id})
 
     await guarded(source, timeout, run(), DRIVER_ERRORS, operation="product_delete", keys=[product_id])

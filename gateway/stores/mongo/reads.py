@@ -1,5 +1,8 @@
 """Batched MongoDB reads for the read path: each function is ONE find command (no getMore: the batch size
-covers every key), aligned to the keys asked for. Joins across stores happen in the gateway."""
+covers every key), aligned to the keys asked for. Joins across stores happen in the gateway.
+
+Documents MongoDB owns (product attributes, the attribute registry) are read from the primary, so that a
+mutation's writer reads its write back; derived ones (metrics, profiles) follow ``GATEWAY_MONGO_READ_PREFERENCE``."""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from gateway.stores.mongo.schema import ATTRIBUTE_REGISTRY, PRODUCT_ATTRIBUTES, 
 
 # Wide enough that every answer of a batch fits in the first reply (a batch is at most a few thousand keys).
 _BATCH = 100_000
+# Owned by MongoDB, written by mutations: always from the primary.
+_OWNED = frozenset({PRODUCT_ATTRIBUTES, ATTRIBUTE_REGISTRY})
 
 
 async def _find(
@@ -28,7 +33,8 @@ async def _find(
     sort: list[tuple[str, int]] | None = None,
 ) -> list[Document]:
     async def run() -> list[Document]:
-        cursor = source.db[collection].find(query, projection, sort=sort, batch_size=_BATCH)
+        db = source.primary if collection in _OWNED else source.db
+        cursor = db[collection].find(query, projection, sort=sort, batch_size=_BATCH)
         return await cursor.to_list()
 
     return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)

@@ -11,7 +11,7 @@ async def replace_product_document(source: MongoSource, timeout: float, document
     await guarded(
         source,
         timeout,
-        source.db[PRODUCT_ATTRIBUTES].replace_one({"_id": document["_id"]}, document, upsert=True),
+        source.primary[PRODUCT_ATTRIBUTES].replace_one({"_id": document["_id"]}, document, upsert=True),
         DRIVER_ERRORS,
         operation="product_document_replace",
         keys=[document["_id"]],

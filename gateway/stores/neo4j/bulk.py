@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
+from neo4j import RoutingControl
+
 from gateway.stores.guard import bulk_bound, guarded
 from gateway.stores.neo4j.client import DRIVER_ERRORS, Neo4jSource
 
@@ -61,7 +63,7 @@ DELETE_EDGES: dict[str, LiteralString] = {
 
 
 async def _write(source: Neo4jSource, cypher: LiteralString, rows: Sequence[Row]) -> int:
-    result = await source.driver.execute_query(cypher, {"rows": list(rows)}, database_=source.database)
+    result = await source.write_query(cypher, {"rows": list(rows)})
     counters = result.summary.counters
     return int(counters.nodes_created + counters.relationships_created)
 
@@ -75,7 +77,9 @@ async def merge(source: Neo4jSource, shape: str, rows: Sequence[Row]) -> int:
 
 
 async def _keys(source: Neo4jSource, cypher: LiteralString) -> set[Any]:
-    result = await source.driver.execute_query(cypher, database_=source.database)
+    result = await source.driver.execute_query(
+        cypher, database_=source.database, routing_=RoutingControl.READ, bookmark_manager_=source.bookmarks
+    )
     return {tuple(r["k"]) if isinstance(r["k"], list) else r["k"] for r in result.records}
 
 
@@ -87,7 +91,7 @@ async def run(source: Neo4jSource, cypher: LiteralString, **params: Any) -> int:
     """Run one write statement; returns nodes + relationships deleted and created (for repairs and tests)."""
 
     async def go() -> int:
-        result = await source.driver.execute_query(cypher, params, database_=source.database)
+        result = await source.write_query(cypher, params)
         c = result.summary.counters
         return int(c.nodes_created + c.nodes_deleted + c.relationships_created + c.relationships_deleted)
 
@@ -104,7 +108,7 @@ async def delete(source: Neo4jSource, shape: str, keys: Sequence[Any]) -> int:
     rows = [list(k) if isinstance(k, tuple) else k for k in keys]
 
     async def go() -> int:
-        result = await source.driver.execute_query(cypher, {"rows": rows}, database_=source.database)
+        result = await source.write_query(cypher, {"rows": rows})
         c = result.summary.counters
         return int(c.nodes_deleted if node else c.relationships_deleted)
 

@@ -1,12 +1,20 @@
-"""Neo4j over Bolt with the official async driver: the only module that imports neo4j."""
+"""Neo4j over Bolt with the official async driver: the only module that imports neo4j.
+
+Every read runs as a READ transaction and every write as a WRITE one, so that with a ``neo4j://`` URL (a cluster)
+the driver routes reads to followers and read replicas and writes to the leader. Reads and writes of one process
+share one bookmark manager (``Neo4jSource.bookmarks``): a read that starts after a write of this process has
+returned (the relay's round, in ``gateway relay`` or in ``gateway serve``) waits on whichever server answers it
+until that server has applied the write (causal consistency); docs/scaling.md says what this promises across
+processes."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, LiteralString
 
-from neo4j import AsyncDriver, AsyncGraphDatabase
+from neo4j import AsyncDriver, AsyncGraphDatabase, EagerResult, RoutingControl
+from neo4j.api import AsyncBookmarkManager
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
 from gateway.config import Settings
@@ -31,19 +39,30 @@ class Neo4jSource:
             connection_acquisition_timeout=settings.source_timeout_s,
             max_connection_pool_size=50,
         )
+        # Bookmarks of this process's transactions, read and write: passed to every session and execute_query.
+        self.bookmarks: AsyncBookmarkManager = AsyncGraphDatabase.bookmark_manager()
 
-    async def _records(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
-        result = await self.driver.execute_query(cypher, params, database_=self.database)
+    async def read_query(self, cypher: LiteralString, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """One auto-committed READ query (routed to a follower in a cluster), every record as a dict."""
+        result = await self.driver.execute_query(
+            cypher, params, database_=self.database, routing_=RoutingControl.READ, bookmark_manager_=self.bookmarks
+        )
         return [record.data() for record in result.records]
 
+    async def write_query(self, cypher: LiteralString, params: dict[str, Any] | None = None) -> EagerResult:
+        """One auto-committed WRITE query (to the leader in a cluster); its summary counts what changed."""
+        return await self.driver.execute_query(
+            cypher, params, database_=self.database, routing_=RoutingControl.WRITE, bookmark_manager_=self.bookmarks
+        )
+
     async def ping(self) -> None:
-        await guarded(self, self.timeout, self._records("RETURN 1 AS one"), DRIVER_ERRORS, (AuthError,))
+        await guarded(self, self.timeout, self.read_query("RETURN 1 AS one"), DRIVER_ERRORS, (AuthError,))
 
     async def server_info(self) -> ServerInfo:
         rows = await guarded(
             self,
             self.timeout,
-            self._records("CALL dbms.components() YIELD name, versions, edition RETURN *"),
+            self.read_query("CALL dbms.components() YIELD name, versions, edition RETURN *"),
             DRIVER_ERRORS,
         )
         first = rows[0]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, LiteralString
 
+from neo4j import WRITE_ACCESS
+
 from gateway.stores.guard import guarded
 from gateway.stores.neo4j.client import DRIVER_ERRORS, Neo4jSource
 
@@ -61,7 +63,9 @@ async def write_round(
 
     async def run() -> None:
         async with (
-            source.driver.session(database=source.database) as session,
+            source.driver.session(
+                database=source.database, default_access_mode=WRITE_ACCESS, bookmark_manager=source.bookmarks
+            ) as session,
             await session.begin_transaction() as tx,
         ):
             for cypher, name, rows in steps:
@@ -78,7 +82,9 @@ async def write(
 ) -> None:
     async def run() -> None:
         # One auto-commit query, no driver-side retries: when Neo4j is down the relay backs off and tries later.
-        async with source.driver.session(database=source.database) as session:
+        async with source.driver.session(
+            database=source.database, default_access_mode=WRITE_ACCESS, bookmark_manager=source.bookmarks
+        ) as session:
             await (await session.run(cypher, params)).consume()
 
     await guarded(source, timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)

@@ -84,7 +84,7 @@ async def records(
 ) -> list[dict[str, Any]]:
     async def run() -> list[dict[str, Any]]:
         async with source.driver.session(
-            database=source.database, default_access_mode=READ_ACCESS, fetch_size=-1
+            database=source.database, default_access_mode=READ_ACCESS, fetch_size=-1, bookmark_manager=source.bookmarks
         ) as session:
             result = await session.run(cypher, params)
             return [record.data() async for record in result]

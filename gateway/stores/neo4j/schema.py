@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neo4j import AsyncDriver
+from neo4j import AsyncDriver, RoutingControl
 
 LABELS = ("User", "Product", "Category")
 
@@ -15,6 +15,7 @@ async def ensure_constraints(driver: AsyncDriver, database: str) -> list[str]:
         summary = await driver.execute_query(
             f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE",
             database_=database,
+            routing_=RoutingControl.WRITE,  # schema changes go to the leader
         )
         if summary.summary.counters.constraints_added:
             created.append(name)
@@ -22,5 +23,7 @@ async def ensure_constraints(driver: AsyncDriver, database: str) -> list[str]:
 
 
 async def constraint_names(driver: AsyncDriver, database: str) -> set[str]:
-    result = await driver.execute_query("SHOW CONSTRAINTS YIELD name RETURN name", database_=database)
+    result = await driver.execute_query(
+        "SHOW CONSTRAINTS YIELD name RETURN name", database_=database, routing_=RoutingControl.READ
+    )
     return {record["name"] for record in result.records}

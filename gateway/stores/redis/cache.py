@@ -1,28 +1,42 @@
 """The merged-entity cache and the response cache in Redis: values the gateway serialized itself, read with one
-MGET (aiocache), written back and invalidated with one Lua script each.
+MGET, written back and invalidated with Lua scripts.
 
-    {namespace}:{version}:{kind}:{id}         a cached entity (bytes), with a TTL per kind
-    {namespace}:gen:{kind}:{id}               its generation: bumped by every invalidation
-    {namespace}:{version}:response.2:{digest} a cached GraphQL response (gateway/http/response_cache.py): its
+    {namespace}:{version}:{{kind}:{id}}       a cached entity (bytes), with a TTL per kind
+    {namespace}:gen:{{kind}:{id}}             its generation: bumped by every invalidation
+    {{namespace}}:{version}:response.2:{digest} a cached GraphQL response (gateway/http/response_cache.py): its
                                               tags, a newline, then the body
-    {namespace}:tag:{kind}:{id}               the responses that hold that entity: dropped with it
-    {namespace}:epoch                         moves with every invalidation
+    {{namespace}}:tag:{kind}:{id}             the responses that hold that entity: dropped with it
+    {{namespace}}:epoch                       moves with every invalidation
 
     channel {keys.channel}                    every invalidation, published by the script that makes it:
                                               "<epoch> <kind>:<id> <kind>:<id> …" (gateway/memory/invalidations.py)
+
+Hash tags (the part in braces, literally in the key) say which keys a Redis Cluster keeps in one slot, so that a
+script may touch them together: an entity's value and its generation share ``{kind:id}`` (the entity cache spreads
+over the cluster's masters), and the response family (the epoch, every response, every tag set, and the channel,
+whose subscriber then sits on the node that publishes) shares ``{namespace}``: one slot, one master. On a single
+Redis the braces are only characters. Several entities in a cluster are looked up with one MGET per slot
+(``mget_nonatomic``: one pipelined round trip per node) and filled with one script per slot, pipelined likewise.
 
 A fill is conditional on the generation: a reader notes each key's generation in the same MGET that found the
 miss, and the write-back stores a value only if the generation is still the one it saw. So a reader that fetched
 from MySQL just before a mutation committed can never put the old value back after the mutation dropped it: the
 mutation bumped the generation, and the stale fill is refused. Generations carry no version, so they outlive a
 deploy that changes the cached shapes.
+
+An invalidation is two scripts, in this order: the entities' values go and their generations move (per slot); then
+the epoch moves, the invalidation is published and the tagged responses go. A response computed in between read an
+epoch that then moved, so it is not stored; a lookup in between may still hit an old response, as it could before
+the invalidation began (the mutation has not returned).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from redis.crc import key_slot
 
 from gateway.stores.guard import guarded
 from gateway.stores.redis.client import DRIVER_ERRORS, RedisSource
@@ -40,22 +54,29 @@ end
 return written
 """
 
-# KEYS: epoch, then data_1, gen_1, tag_1, …; ARGV[1]: how long a generation lives (ms), longer than any TTL;
-# ARGV[2]: the invalidation channel; ARGV[3…]: "kind:id" of each entity. Each entity's cached value goes, its
-# generation moves, and every cached response tagged with it goes too; the new epoch and the entities are published
-# first (a script is not undone halfway: an epoch that moved is always published).
-_INVALIDATE = """
-local epoch = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[2], epoch .. ' ' .. table.concat(ARGV, ' ', 3))
-for i = 0, (#KEYS - 1) / 3 - 1 do
-  redis.call('DEL', KEYS[3 * i + 2])
-  redis.call('INCR', KEYS[3 * i + 3])
-  redis.call('PEXPIRE', KEYS[3 * i + 3], ARGV[1])
-  local responses = redis.call('SMEMBERS', KEYS[3 * i + 4])
-  for j = 1, #responses do redis.call('DEL', responses[j]) end
-  redis.call('DEL', KEYS[3 * i + 4])
+# KEYS: data_1, gen_1, data_2, gen_2, …; ARGV[1]: how long a generation lives (ms), longer than any TTL. Each
+# entity's cached value goes and its generation moves.
+_DROP_ENTITIES = """
+for i = 1, #KEYS, 2 do
+  redis.call('DEL', KEYS[i])
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('PEXPIRE', KEYS[i + 1], ARGV[1])
 end
-return (#KEYS - 1) / 3
+return #KEYS / 2
+"""
+
+# KEYS: epoch, tag_1, tag_2, …; ARGV[1]: the invalidation channel; ARGV[2…]: "kind:id" of each entity. The new epoch
+# and the entities are published first (a script is not undone halfway: an epoch that moved is always published),
+# then every cached response tagged with one of them goes, with the tag sets.
+_DROP_RESPONSES = """
+local epoch = redis.call('INCR', KEYS[1])
+redis.call('PUBLISH', ARGV[1], epoch .. ' ' .. table.concat(ARGV, ' ', 2))
+for i = 2, #KEYS do
+  local responses = redis.call('SMEMBERS', KEYS[i])
+  for j = 1, #responses do redis.call('DEL', responses[j]) end
+  redis.call('DEL', KEYS[i])
+end
+return #KEYS - 1
 """
 
 # KEYS: epoch, response, tag_1, …; ARGV: epoch seen ('' for none), ttl ms, body. Stored only if no entity was
@@ -118,34 +139,63 @@ class EntityKeys:
     def __init__(self, namespace: str, version: str, channel: str | None = None) -> None:
         self.namespace = namespace
         self.version = version
-        self.channel = channel or f"{namespace}:invalidations"  # pub/sub: not per Redis database
+        self.family = "{" + namespace + "}"  # the response family's hash tag
+        # Pub/sub is not per Redis database: the caller names the database in the channel (loaders/cached.py).
+        self.channel = channel or f"{self.family}:invalidations"
 
     def data(self, kind: str, key: Any) -> str:
-        return f"{self.namespace}:{self.version}:{kind}:{key}"
+        return f"{self.namespace}:{self.version}:{{{kind}:{key}}}"
 
     def generation(self, kind: str, key: Any) -> str:
-        return f"{self.namespace}:gen:{kind}:{key}"
+        return f"{self.namespace}:gen:{{{kind}:{key}}}"
 
     def tag(self, kind: str, key: Any) -> str:
         """The set of cached responses that hold this entity."""
-        return f"{self.namespace}:tag:{kind}:{key}"
+        return f"{self.family}:tag:{kind}:{key}"
 
     @property
     def epoch(self) -> str:
         """Moves with every invalidation."""
-        return f"{self.namespace}:epoch"
+        return f"{self.family}:epoch"
 
     def response(self, digest: str) -> str:
-        return f"{self.namespace}:{self.version}:response.2:{digest}"
+        return f"{self.family}:{self.version}:response.2:{digest}"
+
+
+def _by_slot(source: RedisSource, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
+    """Indexes of ``pairs`` (an entity's value and generation keys) grouped by slot: one group on a single Redis."""
+    if not source.cluster:
+        return [list(range(len(pairs)))]
+    groups: dict[int, list[int]] = {}
+    for i, (name, _) in enumerate(pairs):
+        groups.setdefault(key_slot(name.encode()), []).append(i)
+    return list(groups.values())
+
+
+async def _eval_each(source: RedisSource, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
+    """Each (script, keys, args) as one EVAL, pipelined: one round trip (one per node in a cluster)."""
+    if len(calls) == 1:
+        script, names, args = calls[0]
+        return [await source.client.eval(script, len(names), *names, *args)]
+    pipe = source.client.pipeline(transaction=False)
+    for script, names, args in calls:
+        pipe.eval(script, len(names), *names, *args)
+    return list(await pipe.execute())
 
 
 async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
     """The cached values and generations of ``ids`` (one MGET)."""
     names = [name for key in ids for name in (keys.data(kind, key), keys.generation(kind, key))]
-    found: list[bytes | None] = await guarded(
+    # In a cluster: one MGET per slot, each entity's value and generation in the same one (same hash tag).
+    mget: Awaitable[list[bytes | None]] = (
+        source.client.mget_nonatomic(names)  # type: ignore[union-attr,assignment]
+        if source.cluster
+        else source.client.mget(names)
+    )
+    found = await guarded(
         source,
         source.cache_timeout,
-        source.cache.multi_get(names),
+        mget,
         DRIVER_ERRORS,
         operation=f"mget {kind}",
         keys=ids,
@@ -158,32 +208,50 @@ async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> 
     """Store each value whose generation is still the one seen (one script); how many were stored."""
     if not fills:
         return 0
-    names = [name for f in fills for name in (keys.data(f.kind, f.id), keys.generation(f.kind, f.id))]
-    args: list[Any] = [part for f in fills for part in (max(1, round(f.ttl_s * 1000)), f.generation, f.value)]
-    script = source.cache.client.eval(_FILL, len(names), *names, *args)
+    pairs = [(keys.data(f.kind, f.id), keys.generation(f.kind, f.id)) for f in fills]
+    calls: list[tuple[str, list[str], list[Any]]] = []
+    for group in _by_slot(source, pairs):
+        names = [name for i in group for name in pairs[i]]
+        args: list[Any] = [
+            part for i in group for part in (max(1, round(fills[i].ttl_s * 1000)), fills[i].generation, fills[i].value)
+        ]
+        calls.append((_FILL, names, args))
     shown = [f"{f.kind}:{f.id}" for f in fills]
-    written: int = await guarded(
-        source, source.cache_timeout, script, DRIVER_ERRORS, operation="fill", keys=shown, budget=True
+    written: list[int] = await guarded(
+        source,
+        source.cache_timeout,
+        _eval_each(source, calls),
+        DRIVER_ERRORS,
+        operation="fill",
+        keys=shown,
+        budget=True,
     )
-    return written
+    return sum(int(n) for n in written)
 
 
 async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[tuple[str, Any]]) -> None:
     """Drop these (kind, id) entries and bump their generations (one script)."""
     if not entities:
         return
-    names = [keys.epoch]
-    names += [
-        name
-        for kind, key in entities
-        for name in (keys.data(kind, key), keys.generation(kind, key), keys.tag(kind, key))
+    pairs = [(keys.data(kind, key), keys.generation(kind, key)) for kind, key in entities]
+    drops: list[tuple[str, list[str], list[Any]]] = [
+        (_DROP_ENTITIES, [name for i in group for name in pairs[i]], [GENERATION_TTL_MS])
+        for group in _by_slot(source, pairs)
     ]
     tags = [tag_name(kind, key) for kind, key in entities]
-    script = source.cache.client.eval(_INVALIDATE, len(names), *names, GENERATION_TTL_MS, keys.channel, *tags)
+    responses = (_DROP_RESPONSES, [keys.epoch, *(keys.tag(kind, key) for kind, key in entities)], [keys.channel, *tags])
+
+    async def run() -> None:
+        if source.cluster:  # the entities first, then the responses (module docstring): two steps
+            await _eval_each(source, drops)
+            await _eval_each(source, [responses])
+        else:  # one pipeline, run in order
+            await _eval_each(source, [*drops, responses])
+
     await guarded(
         source,
         source.timeout,
-        script,
+        run(),
         DRIVER_ERRORS,
         operation="invalidate",
         keys=[f"{kind}:{key}" for kind, key in entities],
@@ -195,7 +263,7 @@ async def lookup_response(
 ) -> tuple[list[CachedResponse | None], bytes]:
     """The cached responses under these digests, and the epoch seen (one script)."""
     names = [keys.epoch, *(keys.response(digest) for digest in digests)]
-    script = source.cache.client.eval(_LOOKUP_RESPONSE, len(names), *names)
+    script = source.client.eval(_LOOKUP_RESPONSE, len(names), *names)
     found: list[Any] = await guarded(
         source,
         source.cache_timeout,
@@ -238,7 +306,7 @@ async def store_response(
     ``epoch`` was read (one script)."""
     names = [keys.epoch, keys.response(digest), *(keys.tag(kind, key) for kind, key in tags)]
     value = response_value(body, [tag_name(kind, key) for kind, key in tags])
-    script = source.cache.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), value)
+    script = source.client.eval(_STORE_RESPONSE, len(names), *names, epoch, max(1, round(ttl_s * 1000)), value)
     stored: int = await guarded(
         source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest], budget=True
     )

@@ -10,6 +10,12 @@ twice, even concurrently, never counts a line twice). A script that changes a us
 snapshot as a *seed*: when the key is missing (Redis lost it) the seed is written first, so a change after a Redis
 loss starts from the snapshot, never from an empty cart. Every script answers ``[status, changed, field, value,
 …]``: the cart as it is afterwards. An empty hash does not exist in Redis: an empty cart is a missing key.
+
+In a Redis Cluster the two carts of a merge live in different slots (they share no hash tag: a guest's session
+belongs to no user until the merge), so a merge is two steps there: one script *claims* the guest's cart (reads and
+deletes it: of concurrent merges only one gets its lines, none counts a line twice), a second adds the lines to the
+user's cart; when that is refused (too many lines) or fails, the lines are given back to the guest's cart. A process
+that dies between the steps loses the guest's lines (a guest cart is not snapshotted anywhere).
 """
 
 from __future__ import annotations
@@ -110,6 +116,44 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 return reply('ok', 1)
 """
 )
+
+# Cluster merge, step 1 on the guest's cart: its lines and remaining life (ms), and the cart deleted.
+_CLAIM = """
+local lines = redis.call('HGETALL', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+lines[#lines + 1] = tostring(ttl)
+return lines
+"""
+
+# Cluster merge, step 2 on the user's cart: ARGV[4], ARGV[5] as for _MERGE, ARGV[6] the claimed lines as JSON
+# [[product id, quantity], …].
+_MERGE_LINES = (
+    _PRELUDE
+    + """
+local guest = cjson.decode(ARGV[6])
+if #guest == 0 then return reply('ok', 0) end
+local lines = redis.call('HLEN', KEYS[1])
+for i = 1, #guest do
+  if redis.call('HEXISTS', KEYS[1], guest[i][1]) == 0 then lines = lines + 1 end
+end
+if lines > tonumber(ARGV[5]) then return reply('too_many_lines', 0) end
+for i = 1, #guest do
+  local total = tonumber(redis.call('HGET', KEYS[1], guest[i][1]) or '0') + tonumber(guest[i][2])
+  redis.call('HSET', KEYS[1], guest[i][1], math.min(total, tonumber(ARGV[4])))
+end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return reply('ok', 1)
+"""
+)
+
+# Cluster merge, undone: the claimed lines back into the guest's cart (added to what came meanwhile), ARGV[1] its
+# remaining life in ms, ARGV[2] the lines as JSON.
+_GIVE_BACK = """
+for _, line in ipairs(cjson.decode(ARGV[2])) do redis.call('HINCRBY', KEYS[1], line[1], line[2]) end
+if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return 1
+"""
 
 # Deletes the lock only while it still holds this caller's token (an expired lock may be someone else's now).
 _UNLOCK = """
@@ -228,7 +272,28 @@ async def merge(
     seed: Seed | None = None,
 ) -> CartState:
     """Add the ``guest`` cart's lines into the cart at ``key`` (each capped at ``max_quantity``), then delete it."""
-    return await _run(source, _MERGE, "cart_merge", [key, guest], [max_quantity, max_lines], ttl_s=ttl_s, seed=seed)
+    if not source.cluster:
+        return await _run(source, _MERGE, "cart_merge", [key, guest], [max_quantity, max_lines], ttl_s=ttl_s, seed=seed)
+    claim = source.client.eval(_CLAIM, 1, guest)
+    claimed = await guarded(source, source.timeout, claim, DRIVER_ERRORS, operation="cart_claim", keys=[guest])
+    lines = _lines(_items(claimed[:-1]))
+    try:
+        state = await _run(
+            source, _MERGE_LINES, "cart_merge", [key], [max_quantity, max_lines, lines], ttl_s=ttl_s, seed=seed
+        )
+    except BaseException:
+        await _give_back(source, guest, lines, int(claimed[-1]))
+        raise
+    if state.status != "ok":
+        await _give_back(source, guest, lines, int(claimed[-1]))
+    return state
+
+
+async def _give_back(source: RedisSource, guest: str, lines: str, ttl_ms: int) -> None:
+    if lines == "[]":
+        return
+    call = source.client.eval(_GIVE_BACK, 1, guest, ttl_ms, lines)
+    await guarded(source, source.timeout, call, DRIVER_ERRORS, operation="cart_give_back", keys=[guest])
 
 
 async def lock(source: RedisSource, *, key: str, ttl_s: float) -> str | None:

@@ -70,7 +70,7 @@ async def stored(source: RedisSource, *, limit: int) -> list[str]:
                 break
         if not keys:
             return []
-        values = await source.client.mget(keys)
+        values = await (source.client.mget_nonatomic(keys) if source.cluster else source.client.mget(keys))  # type: ignore[union-attr]
         return [v.decode() if isinstance(v, bytes) else str(v) for v in values if v is not None]
 
     return await guarded(source, source.timeout * 5, read(), DRIVER_ERRORS, operation="apq_scan")

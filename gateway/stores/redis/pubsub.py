@@ -32,14 +32,13 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from gateway.config import Settings
 from gateway.errors import SourceError, SourceUnavailable
 from gateway.stores.guard import Guardable, guarded
+from gateway.stores.redis.connect import Client, connect, is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +107,8 @@ class Channels:
     def __init__(
         self,
         *,
-        publisher: Redis,
-        url: str,
+        publisher: Client,
+        settings: Settings,
         timeout: float,
         guard: Guardable | str = NAME,
         heartbeat_s: float = PING_EVERY_S,
@@ -117,23 +116,18 @@ class Channels:
     ) -> None:
         self._publisher = publisher  # the source's pooled client: PUBLISH is an ordinary command
         self._guard = guard  # the Redis source: its server's breaker admits and counts pub/sub calls too
-        self._url = url
+        self._settings = settings
         self.timeout = timeout
         self.heartbeat_s = min(heartbeat_s, PING_EVERY_S)
         self.name = name or f"gateway-pubsub-{os.getpid()}"  # CLIENT LIST shows it
-        self._client: Redis | None = None
+        self._client: Client | None = None
         self._live: _Connection | None = None
         self._lock = asyncio.Lock()
 
-    def _redis(self) -> Redis:
+    def _redis(self) -> Client:
         if self._client is None:  # created on first use: nothing connects before a listener comes
-            self._client = Redis.from_url(
-                self._url,
-                socket_timeout=self.timeout,
-                socket_connect_timeout=self.timeout,
-                retry=Retry(NoBackoff(), retries=0),  # see the module docstring: a lost connection is reported
-                client_name=self.name,
-            )
+            # No retries: see the module docstring, a lost connection is reported.
+            self._client = connect(self._settings, timeout=self.timeout, retries=0, name=self.name)
         return self._client
 
     async def publish(self, channel: str, message: bytes) -> int:
@@ -174,7 +168,13 @@ class Channels:
         if self._live is None:
             # Subscribe confirmations are read (and skipped) by the reader: get_message returns None for nothing else
             # than a quiet period, which is what the PING logic counts on.
-            live = _Connection(self._redis().pubsub())
+            # In a cluster, the connection goes to the node that serves the first channel's slot: the invalidation
+            # channel shares its hash tag with the keys of the script that publishes on it (redis/cache.py), so
+            # that node delivers a message before it answers a later PING, as a single server does.
+            client = self._redis()
+            if is_cluster(client):  # the slots map, which picks the node
+                await guarded(self._guard, self.timeout, client.initialize(), DRIVER_ERRORS)
+            live = _Connection(client.pubsub())
             self._live = live
         return self._live
 

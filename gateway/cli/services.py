@@ -100,8 +100,8 @@ def service_env(settings: Settings) -> dict[str, str]:
 
 def redis_cluster_port(settings: Settings) -> int:
     """The first of the local Redis Cluster's three nodes (the next two follow; their bus ports the three after):
-    the port after the configured Redis's."""
-    return (urlsplit(settings.redis_url).port or 6379) + 1
+    the configured Redis's port + 1000 (the ports right after Redis's are the benches' server sets')."""
+    return (urlsplit(settings.redis_url).port or 6379) + 1000
 
 
 def _service_env(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,14 +1,15 @@
 """Every Redis key family against a three-master Redis Cluster: the keys of one multi-key operation share a hash
 tag (a cross-slot script or MGET would be refused by the cluster), and the operations keep their promises there:
 the entity cache (spread over the masters) with its generations, the response cache with its tags and epoch,
-APQ, carts (a merge across slots counts each line once), checkout locks, and pub/sub (the invalidations, with
-heartbeats after them, and order events)."""
+APQ, carts (a merge across slots counts each line once), checkout locks, rate-limit buckets, and pub/sub (the
+invalidations, with heartbeats after them, and order events)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 
+import pytest
 from redis.crc import key_slot
 
 from gateway.config import Settings
@@ -16,6 +17,7 @@ from gateway.errors import SourceError
 from gateway.stores.redis import cache, carts, persisted
 from gateway.stores.redis.client import RedisSource
 from gateway.stores.redis.pubsub import Heartbeat
+from gateway.stores.redis.rate_limits import Buckets, Charge
 from loaders.cached import keys_for
 
 RUN = uuid.uuid4().hex[:8]
@@ -193,3 +195,15 @@ async def test_order_events_are_published_across_the_cluster(cluster_redis: Redi
     async with cluster_redis.channels.listen(channel) as listener:
         assert await cluster_redis.channels.publish(channel, b"SHIPPED") >= 1
         assert await asyncio.wait_for(anext(listener), 5) == b"SHIPPED"
+
+
+async def test_rate_limit_buckets_of_one_client_on_different_masters(cluster_redis: RedisSource) -> None:
+    """A guest is charged to its session's bucket and its address's: keys of different slots, one script per slot."""
+    buckets = Buckets(cluster_redis)
+    names = [f"gw:test-cluster-{RUN}:rl:{who}" for who in ("session:a", "address:127.0.0.1", "user:7", "guest:x")]
+    assert len({key_slot(name.encode()) for name in names}) > 1
+    first = await buckets.charge([Charge(name, 100, 0.001, 10 * (i + 1)) for i, name in enumerate(names)])
+    assert first == pytest.approx([90, 80, 70, 60], abs=0.01)  # each bucket's own answer, in the order asked
+    again = await buckets.charge([Charge(names[2], 100, 0.001, 5), Charge(names[0], 100, 0.001, 1)])
+    assert again == pytest.approx([65, 89], abs=0.01)  # a refill of 1 token per 1,000 s in between
+    assert await _masters_holding(cluster_redis, names) > 1

@@ -36,10 +36,9 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from redis.crc import key_slot
-
 from gateway.stores.guard import guarded
 from gateway.stores.redis.client import DRIVER_ERRORS, RedisSource
+from gateway.stores.redis.slots import Call, by_slot, eval_each
 
 # KEYS: data_1, gen_1, data_2, gen_2, …; ARGV: ttl_ms_1, seen_1, value_1, … ('' = no generation yet).
 _FILL = """
@@ -162,27 +161,6 @@ class EntityKeys:
         return f"{self.family}:{self.version}:response.2:{digest}"
 
 
-def _by_slot(source: RedisSource, pairs: Sequence[tuple[str, str]]) -> list[list[int]]:
-    """Indexes of ``pairs`` (an entity's value and generation keys) grouped by slot: one group on a single Redis."""
-    if not source.cluster:
-        return [list(range(len(pairs)))]
-    groups: dict[int, list[int]] = {}
-    for i, (name, _) in enumerate(pairs):
-        groups.setdefault(key_slot(name.encode()), []).append(i)
-    return list(groups.values())
-
-
-async def _eval_each(source: RedisSource, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
-    """Each (script, keys, args) as one EVAL, pipelined: one round trip (one per node in a cluster)."""
-    if len(calls) == 1:
-        script, names, args = calls[0]
-        return [await source.client.eval(script, len(names), *names, *args)]
-    pipe = source.client.pipeline(transaction=False)
-    for script, names, args in calls:
-        pipe.eval(script, len(names), *names, *args)
-    return list(await pipe.execute())
-
-
 async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
     """The cached values and generations of ``ids`` (one MGET)."""
     names = [name for key in ids for name in (keys.data(kind, key), keys.generation(kind, key))]
@@ -209,8 +187,8 @@ async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> 
     if not fills:
         return 0
     pairs = [(keys.data(f.kind, f.id), keys.generation(f.kind, f.id)) for f in fills]
-    calls: list[tuple[str, list[str], list[Any]]] = []
-    for group in _by_slot(source, pairs):
+    calls: list[Call] = []
+    for group in by_slot(source, [value for value, _ in pairs]):
         names = [name for i in group for name in pairs[i]]
         args: list[Any] = [
             part for i in group for part in (max(1, round(fills[i].ttl_s * 1000)), fills[i].generation, fills[i].value)
@@ -220,7 +198,7 @@ async def fill(source: RedisSource, keys: EntityKeys, fills: Sequence[Fill]) -> 
     written: list[int] = await guarded(
         source,
         source.cache_timeout,
-        _eval_each(source, calls),
+        eval_each(source, calls),
         DRIVER_ERRORS,
         operation="fill",
         keys=shown,
@@ -234,19 +212,19 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
     if not entities:
         return
     pairs = [(keys.data(kind, key), keys.generation(kind, key)) for kind, key in entities]
-    drops: list[tuple[str, list[str], list[Any]]] = [
+    drops: list[Call] = [
         (_DROP_ENTITIES, [name for i in group for name in pairs[i]], [GENERATION_TTL_MS])
-        for group in _by_slot(source, pairs)
+        for group in by_slot(source, [value for value, _ in pairs])
     ]
     tags = [tag_name(kind, key) for kind, key in entities]
     responses = (_DROP_RESPONSES, [keys.epoch, *(keys.tag(kind, key) for kind, key in entities)], [keys.channel, *tags])
 
     async def run() -> None:
         if source.cluster:  # the entities first, then the responses (module docstring): two steps
-            await _eval_each(source, drops)
-            await _eval_each(source, [responses])
+            await eval_each(source, drops)
+            await eval_each(source, [responses])
         else:  # one pipeline, run in order
-            await _eval_each(source, [*drops, responses])
+            await eval_each(source, [*drops, responses])
 
     await guarded(
         source,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from gateway.stores.guard import guarded
 from gateway.stores.redis.client import DRIVER_ERRORS, RedisSource
+from gateway.stores.redis.slots import Call, by_slot, eval_each
 
 # KEYS: the buckets; ARGV: burst, per_s, charge for each bucket in turn. Answers the tokens left, as strings
 # (a Lua number would be truncated to an integer in the reply).
@@ -49,28 +50,33 @@ class Charge:
 
 
 class Buckets:
-    """The charge script, registered once per client (redis-py then sends EVALSHA, EVAL after a script flush)."""
+    """The charge script against one Redis source (or cluster)."""
 
     def __init__(self, source: RedisSource) -> None:
         self.source = source
-        self.script = source.client.register_script(_CHARGE)
 
     async def charge(self, charges: Sequence[Charge]) -> list[float]:
         """Charge every bucket in one round trip; the tokens each has left (negative: in debt)."""
         if not charges:
             return []
-        args: list[float | int] = []
-        for charge in charges:
-            args.extend((charge.burst, charge.per_s, charge.cost))
         keys = [charge.key for charge in charges]
-        answer = await guarded(
-            self.source,
-            self.source.timeout,
-            self.script(keys=keys, args=args),
-            DRIVER_ERRORS,
-            operation="rate_limit",
+        groups = by_slot(self.source, keys)  # in a cluster, one script per slot (a client's buckets differ)
+        calls: list[Call] = [
+            (
+                _CHARGE,
+                [keys[i] for i in group],
+                [part for i in group for part in (charges[i].burst, charges[i].per_s, charges[i].cost)],
+            )
+            for group in groups
+        ]
+        answers = await guarded(
+            self.source, self.source.timeout, eval_each(self.source, calls), DRIVER_ERRORS, operation="rate_limit"
         )
-        return [float(value) for value in answer]
+        left = [0.0] * len(charges)
+        for group, answer in zip(groups, answers, strict=True):
+            for i, value in zip(group, answer, strict=True):
+                left[i] = float(value)
+        return left
 
     async def tokens(self, key: str) -> float | None:
         """The tokens a bucket had at its last charge (tests and /stats); None when it is full (expired)."""

@@ -6,9 +6,10 @@ resynchronises by the epoch)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,11 @@ async def update_and_watch(one: httpx.AsyncClient, other: httpx.AsyncClient, doc
     assert await served_from_memory(other, document) == title
 
 
-async def test_after_update_product_through_one_process_the_other_never_answers_the_old_product(
+@contextlib.asynccontextmanager
+async def clients(
     pair: tuple[Served, Served],
-) -> None:
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, str]]:
+    """A client of each process, and a fresh persisted page registered through the first."""
     one, other = pair
     document = fresh(PAGE)
     async with (
@@ -95,6 +98,13 @@ async def test_after_update_product_through_one_process_the_other_never_answers_
     ):
         registered = await first.post("/graphql", json={"query": document, "extensions": apq(sha256(document))})
         assert registered.status_code == 200, registered.text
+        yield first, second, document
+
+
+async def test_after_update_product_through_one_process_the_other_never_answers_the_old_product(
+    pair: tuple[Served, Served],
+) -> None:
+    async with clients(pair) as (first, second, document):
         await update_and_watch(first, second, document, await served_from_memory(second, document))
         # and the other way round
         await update_and_watch(second, first, document, await served_from_memory(first, document))
@@ -103,14 +113,8 @@ async def test_after_update_product_through_one_process_the_other_never_answers_
 async def test_the_bound_holds_when_the_invalidation_channel_is_lost(
     pair: tuple[Served, Served], sources: Sources
 ) -> None:
-    one, other = pair
-    document = fresh(PAGE)
-    async with (
-        httpx.AsyncClient(base_url=one.base, timeout=30) as first,
-        httpx.AsyncClient(base_url=other.base, timeout=30) as second,
-    ):
-        registered = await first.post("/graphql", json={"query": document, "extensions": apq(sha256(document))})
-        assert registered.status_code == 200, registered.text
+    other = pair[1]
+    async with clients(pair) as (first, second, document):
         old = await served_from_memory(second, document)
         name = f"gateway-pubsub-{other.proc.pid}"
         (connection,) = [c for c in await sources.redis.client.client_list() if c.get("name") == name]

@@ -126,3 +126,21 @@ async def purchased_rows(source: MySQLSource, keys: Sequence[Key]) -> list[Row]:
     found = await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS)
     return [dict(zip(names, row, strict=True)) for row in found]
 
+
+async def sync_counts(source: MySQLSource, timeout: float) -> tuple[int, int, int]:
+    """Users (not forgotten), products, and the rows that stand for graph edges (ratings, product categories,
+    category parents, lines of orders not cancelled of users not forgotten), in one query."""
+
+    def counted(statement: Any) -> Any:
+        return select(func.count()).select_from(statement.subquery()).scalar_subquery()
+
+    statement = select(
+        counted(select(t.users.c.id).where(t.users.c.deleted_at.is_(None))),
+        counted(select(t.products.c.id)),
+        counted(select(t.ratings.c.user_id))
+        + counted(select(t.product_categories.c.product_id))
+        + counted(select(t.categories.c.id).where(t.categories.c.parent_id.is_not(None)))
+        + counted(_of_live_users(_purchased())),
+    )
+    ((users, products, edges),) = await guarded(source, timeout, _fetch(source.engine, statement), DRIVER_ERRORS)
+    return int(users), int(products), int(edges)

@@ -166,7 +166,7 @@ def _window(now: tuple[float, Counts], then: tuple[float, Counts]) -> dict[str, 
 def pools(sources: Sources) -> dict[str, dict[str, Any]]:
     """Each store client's pool as its driver reports it; what a driver does not publish is null."""
     mysql_pool: Any = sources.mysql.engine.pool
-    redis_pool: Any = sources.redis.client.connection_pool
+    redis_pool: Any = getattr(sources.redis.client, "connection_pool", None)  # a cluster has one per node
     in_use = getattr(redis_pool, "_in_use_connections", None)
     created = getattr(redis_pool, "_created_connections", None)
     mongo_size = sources.mongodb.client.options.pool_options.max_pool_size
@@ -178,7 +178,7 @@ def pools(sources: Sources) -> dict[str, dict[str, Any]]:
             "inUse": int(mysql_pool.checkedout()),
         },
         "redis": {
-            "size": int(redis_pool.max_connections),
+            "size": None if redis_pool is None else int(redis_pool.max_connections),
             "open": None if created is None else int(created),
             "inUse": None if in_use is None else len(in_use),
         },
@@ -200,31 +200,49 @@ async def redis_keys(sources: Sources, settings: Settings) -> dict[str, Any]:
 
     async def read() -> dict[str, Any]:
         counted = {"entity": 0, "response": 0, "apq": 0}
+
+        def count(raw: bytes | str) -> None:
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if name.startswith(response):
+                counted["response"] += 1
+            elif name.startswith(data):
+                counted["entity"] += 1
+            elif name.startswith(redis_persisted.PREFIX):
+                counted["apq"] += 1
+
         seen = 0
-        cursor = 0
         complete = False
-        while seen < SCAN_LIMIT:
-            cursor, names = await redis.client.scan(cursor=cursor, count=1000)
-            for raw in names:
-                name = raw.decode() if isinstance(raw, bytes) else str(raw)
-                if name.startswith(response):
-                    counted["response"] += 1
-                elif name.startswith(data):
-                    counted["entity"] += 1
-                elif name.startswith(redis_persisted.PREFIX):
-                    counted["apq"] += 1
-            seen += len(names)
-            if cursor == 0:
-                complete = True
-                break
+        if redis.cluster:  # every master's keys, node after node
+            complete = True
+            async for raw in redis.client.scan_iter(count=1000):
+                count(raw)
+                seen += 1
+                if seen >= SCAN_LIMIT:
+                    complete = False
+                    break
+        else:
+            cursor = 0
+            while seen < SCAN_LIMIT:
+                cursor, names = await redis.client.scan(cursor=cursor, count=1000)
+                for raw in names:
+                    count(raw)
+                seen += len(names)
+                if cursor == 0:
+                    complete = True
+                    break
         memory = await redis.client.info("memory")
+        if "used_memory" in memory:
+            used, human = int(memory["used_memory"]), str(memory.get("used_memory_human", ""))
+        else:  # a cluster answers per node
+            used = sum(int(node["used_memory"]) for node in memory.values() if isinstance(node, dict))
+            human = f"{used / 2**20:.2f}M"
         size = await redis.client.dbsize()
         return {
             "keys": counted,
             "complete": complete,
             "databaseKeys": int(size),
-            "usedMemoryBytes": int(memory["used_memory"]),
-            "usedMemory": str(memory.get("used_memory_human", "")),
+            "usedMemoryBytes": used,
+            "usedMemory": human,
         }
 
     found: dict[str, Any] = await guarded(redis, redis.timeout * 5, read(), DRIVER_ERRORS, operation="stats")

@@ -13,12 +13,13 @@ import httpx
 from gateway.config import Settings
 from gateway.stores import Sources
 from gateway.stores.mysql.client import MySQLSource, replica_reads
+from loaders.cached import invalidate
 from tests.conftest import ADMIN_ID, gql, make_test_settings
 from tests.replicas.conftest import caught_up, replica_sql, selects
 from tests.writes.conftest import PRODUCT_ID
 
 RUN = uuid.uuid4().hex[:8]
-WRITER, OTHER = 11, ADMIN_ID
+WRITER, OTHER, EDITOR = 11, ADMIN_ID, 944
 PAGE = "{ products(first: 5, sort: {field: PRICE, direction: DESC}) { totalCount edges { node { id title } } } }"
 ORDER = "query ($id: ID!) { order(id: $id) { id status user { id } } }"
 CREATE = """
@@ -131,3 +132,35 @@ async def test_a_replica_with_an_open_breaker_is_skipped(replica_settings: Setti
         assert source.reader() is source  # outside a query: the primary
     finally:
         await source.close()
+
+
+async def test_the_entity_cache_is_not_refilled_from_a_lagging_replica(
+    replica_client: httpx.AsyncClient, replica_sources: Sources, replica_settings: Settings, stocked: list[int]
+) -> None:
+    product = "query ($id: ID!) { product(id: $id) { id title } }"
+    update = "mutation ($id: ID!, $t: String!) { updateProduct(id: $id, input: {title: $t}) { title } }"
+    await gql(replica_client, product, {"id": str(PRODUCT_ID)})  # cached as it is
+    await caught_up(replica_sources)
+    replica_sql("STOP SLAVE SQL_THREAD")
+    try:
+        changed = await gql(
+            replica_client, update, {"id": str(PRODUCT_ID), "t": f"Renamed {RUN}"}, user=EDITOR, admin=True
+        )
+        assert changed["data"]["updateProduct"]["title"] == f"Renamed {RUN}", changed
+        # The mutation's own answer refilled the cache from the primary: drop it again (as another writer's
+        # invalidation would), so that the next reader misses.
+        assert await invalidate(replica_sources, replica_settings, [("product", PRODUCT_ID)])
+        stale = replica_sql(f"SELECT title FROM {replica_settings.mysql_database}.products WHERE id = {PRODUCT_ID}")
+        assert stale != f"Renamed {RUN}"  # the replica still has the old title
+        # A guest with no session reads replicas, but this product was invalidated within the window: its miss is
+        # fetched from the primary, and what the cache is refilled with is the new title.
+        guest = await gql(replica_client, product, {"id": str(PRODUCT_ID)}, explain=True)
+        assert guest["data"]["product"]["title"] == f"Renamed {RUN}", guest
+        assert "primary" in mysql_targets(guest)
+        assert guest["extensions"]["explain"]["cache"]["product"]["misses"] == 1
+        again = await gql(replica_client, product, {"id": str(PRODUCT_ID)}, explain=True)
+        assert again["data"]["product"]["title"] == f"Renamed {RUN}", again
+        assert again["extensions"]["explain"]["cache"]["product"]["hits"] == 1
+    finally:
+        replica_sql("START SLAVE")
+    await caught_up(replica_sources)

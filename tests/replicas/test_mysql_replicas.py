@@ -5,6 +5,7 @@ viewer's read (on the replica) does not see it yet, and does once replication re
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -16,7 +17,7 @@ from gateway.stores.mysql.client import MySQLSource, replica_reads
 from loaders.cached import invalidate
 from tests.conftest import ADMIN_ID, gql, make_test_settings
 from tests.replicas.conftest import caught_up, replica_sql, selects
-from tests.writes.conftest import PRODUCT_ID
+from tests.writes.conftest import OTHER_ID, PRODUCT_ID
 
 RUN = uuid.uuid4().hex[:8]
 WRITER, OTHER, EDITOR = 11, ADMIN_ID, 944
@@ -164,3 +165,27 @@ async def test_the_entity_cache_is_not_refilled_from_a_lagging_replica(
     finally:
         replica_sql("START SLAVE")
     await caught_up(replica_sources)
+
+
+async def test_a_response_holding_a_recently_invalidated_entity_is_not_stored(
+    replica_client: httpx.AsyncClient, replica_sources: Sources, replica_settings: Settings, stocked: list[int]
+) -> None:
+    document = f"query Replicated{RUN} ($id: ID!) {{ product(id: $id) {{ id title }} }}"
+    persisted = {"version": 1, "sha256Hash": hashlib.sha256(document.encode()).hexdigest()}
+
+    async def ask(product_id: int) -> dict[str, Any]:
+        payload = {"query": document, "variables": {"id": str(product_id)}}
+        payload["extensions"] = {"persistedQuery": persisted, "explain": True}
+        response = await replica_client.post("/graphql", json=payload)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    assert (await ask(OTHER_ID))["extensions"]["explain"]["responseCache"] == "stored"  # nothing changed there
+    assert await invalidate(replica_sources, replica_settings, [("product", PRODUCT_ID)])
+    answered = await ask(PRODUCT_ID)
+    assert answered["data"]["product"]["id"] == str(PRODUCT_ID)
+    assert answered["extensions"]["explain"]["responseCache"] == (
+        "not stored (an entity changed within the replicas' window)"
+    )
+    assert (await ask(PRODUCT_ID))["extensions"]["explain"]["responseCache"] != "hit"

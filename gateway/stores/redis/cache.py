@@ -315,6 +315,23 @@ async def store_response(
     return bool(stored)
 
 
+async def recently_invalidated(source: RedisSource, keys: EntityKeys, entities: Sequence[tuple[str, Any]]) -> bool:
+    """With MySQL replicas: whether any of these entities was invalidated within their sticky window (one MGET of
+    their marks; one per node in a cluster)."""
+    if not keys.recent_ms or not entities:
+        return False
+    names = [keys.recent(kind, key) for kind, key in entities]
+    mget: Awaitable[list[bytes | None]] = (
+        source.client.mget_nonatomic(names)  # type: ignore[union-attr,assignment]
+        if source.cluster
+        else source.client.mget(names)
+    )
+    found = await guarded(
+        source, source.cache_timeout, mget, DRIVER_ERRORS, operation="mget recent", keys=names, budget=True
+    )
+    return any(mark is not None for mark in found)
+
+
 async def read_epoch(source: RedisSource, keys: EntityKeys) -> bytes:
     """The epoch as it is now ('' before the first invalidation)."""
     found: bytes | str | None = await guarded(

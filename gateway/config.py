@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     relay_max_attempts: int = Field(default=5, ge=1)
     relay_backoff_s: float = Field(default=0.5, gt=0)
     relay_idle_s: float = Field(default=0.2, gt=0)
+    # The admin's reconcile check (``runReconcileCheck``): one at a time across processes, bounded.
+    reconcile_check_timeout_s: float = Field(default=300.0, gt=0)
 
     # Merged-entity cache in Redis (products with their document and metrics, users with their profile,
     # recommendation lists): TTL per kind, a short one for ids no store knows, and how long a cache call may take

@@ -106,6 +106,19 @@ async def delete_product(info: Resolving, product_id: str) -> int:
     return key
 
 
+async def delete_user(info: Resolving, user_id: str) -> int:
+    """The right to be forgotten: MySQL anonymises the row in one transaction with a ``user.deleted`` event (the
+    relay then removes the Neo4j node, the MongoDB profile and events, and the user's Redis keys). From the moment
+    this returns, no read finds the user: reads start from the MySQL row, which they leave out once forgotten, and
+    the cached entries go now (and again in the relay). Forgetting a forgotten user changes nothing."""
+    if not signed_in(info).is_admin:
+        raise Forbidden("only an admin deletes users")
+    key = parse_id(user_id, "id")
+    await mysql_catalog.forget_user(info.context.sources.mysql, info.context.settings.write_timeout_s, user_id=key)
+    await forget(info, users=[key])
+    return key
+
+
 async def update_attributes(info: Resolving, product_id: str, changes: Any, description: str | None) -> int:
     """Set (or, with null, remove) attributes; each checked against the registry of the product's categories."""
     _admin(info)

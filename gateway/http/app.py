@@ -21,6 +21,7 @@ from gateway.http.graphql_http import GraphQLHTTP
 from gateway.http.health import health, ready
 from gateway.http.manifests import Manifests, manifest_paths, schema_problems
 from gateway.http.prometheus import metrics_endpoint
+from gateway.http.stats import Sampler, stats_endpoint
 from gateway.jobs.relay import Relay
 from gateway.observability import otel
 from gateway.observability.metrics import operation_names
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         otel.configure(settings.otel_endpoint)
 
     graphql_http = GraphQLHTTP(settings, manifests)
+    sampler = Sampler()  # /stats: the counters at start and over the last minute
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         preparing = asyncio.create_task(graphql_http.prepare_persisted(sources), name="prepare-persisted")
         following = asyncio.create_task(graphql_http.follow_invalidations(sources), name="follow-invalidations")
         charging = asyncio.create_task(graphql_http.charge_rate_limits(sources), name="charge-rate-limits")
+        sampling = asyncio.create_task(sampler.run(), name="stats-sampler")
         log.info("gateway process %d started", os.getpid())
         try:
             yield {"sources": sources, "drain": drain}
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             preparing.cancel()
             following.cancel()
             charging.cancel()
+            sampling.cancel()
             drain.begin()
             unhook()
             stop.set()
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
+        Route("/stats", stats_endpoint(settings, sampler), methods=["GET"]),
         Route("/graphql", instrumented(graphql_http.endpoint), methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql_ws),
         Route(f"{ASSET_PREFIX}/{{name:str}}", asset_endpoint(settings.graphiql_assets_dir), methods=["GET"]),

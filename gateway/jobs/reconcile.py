@@ -3,8 +3,10 @@
 Each check pairs a MySQL key set with the copy another store should hold: users with profiles and User nodes,
 products with attribute and metric documents and Product nodes, categories with Category nodes and their parent
 links with SUBCATEGORY_OF edges, product_categories with IN_CATEGORY edges, ratings with RATED edges, and the lines
-of orders not cancelled with PURCHASED edges (the relay removes a cancelled order's edges). Drift is what is missing
-from the copy or extra in it; gateway/jobs/repair.py mends it.
+of orders not cancelled with PURCHASED edges (the relay removes a cancelled order's edges). Forgotten users
+(``deleteUser``: an anonymised MySQL row with ``deleted_at`` set, kept for their orders) have no copy anywhere: they
+are left out of the users, and their orders out of the PURCHASED edges, so a copy that still holds one is extra.
+Drift is what is missing from the copy or extra in it; gateway/jobs/repair.py mends it.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ async def check(sources: Sources) -> ReconcileReport:
         return {(c, p) for c, p in rows if p is not None}
 
     users, products, categories, parents, links, ratings, items = await asyncio.gather(
-        mysql_ids(t.users, "id"),
+        mysql_bulk.live_user_ids(my),
         mysql_ids(t.products, "id"),
         mysql_ids(t.categories, "id"),
         parent_links(),

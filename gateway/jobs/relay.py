@@ -33,7 +33,9 @@ from gateway.stores.mongo.documents import Event, UserProfile, parse
 from gateway.stores.mysql import outbox as mysql_outbox
 from gateway.stores.mysql.outbox import OutboxEvent
 from gateway.stores.neo4j import projection as cypher
-from loaders.cached import invalidate
+from gateway.stores.redis import cache as redis_cache
+from gateway.stores.redis import carts as redis_carts
+from loaders.cached import invalidate, keys_for
 
 log = logging.getLogger("gateway.relay")
 
@@ -265,6 +267,24 @@ class Relay:
         profile = parse(UserProfile, {"_id": user_id, "preferences": p.get("preferences", {}), "stats": {}})
         await mongo_projection.ensure_profile(self.sources.mongodb, self.timeout, profile.to_mongo())
         work.cached.update({("user", user_id), ("recommendations", user_id)})
+
+    async def _user_deleted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
+        """deleteUser: the graph node with its edges, the MongoDB profile and events, and what Redis holds of the
+        user (carts, the checkout lock, rate-limit buckets, cached entries). Each step is idempotent and every store
+        must answer: one that is down delays the event, which is applied in full once it is back."""
+        user_id = int(p["user_id"])
+        await cypher.write(self.sources.neo4j, self.timeout, "user_delete", [user_id], cypher.NO_USER, user_id=user_id)
+        sessions = await mongo_projection.forget_user(self.sources.mongodb, self.timeout, user_id)
+        limits = f"{self.settings.cache_namespace}:{self.settings.mysql_database}:rl:"
+        keys = [redis_carts.user_key(user_id), redis_carts.checkout_lock_key(user_id)]
+        keys += [f"{limits}{role}:{user_id}" for role in ("user", "admin")]
+        keys += [redis_carts.guest_key(session) for session in sessions]
+        keys += [f"{limits}session:{session}" for session in sessions]
+        await redis_carts.delete_keys(self.sources.redis, keys)
+        entries = [(kind, user_id) for kind in ("user", "recommendations", "orders_of")]
+        await redis_cache.invalidate(self.sources.redis, keys_for(self.settings), entries)  # raises when down
+        work.metrics.update(int(pid) for pid in p.get("rated_product_ids", []))  # their ratings are gone
+        work.cached.update(entries)
 
     async def _product_updated(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         await cypher.write(

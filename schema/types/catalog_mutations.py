@@ -80,6 +80,15 @@ class CatalogMutations:
         user_id = await catalog.register_user(info, fields, list(input.favorite_genres or []))
         return User.from_record(await lookup.user(info, str(user_id)))
 
+    @strawberry.mutation(
+        description="Admin: forget a user (the right to be forgotten). MySQL anonymises the row at once (orders "
+        "keep their totals; ratings and the cart snapshot go), and no read finds the user afterwards; the Neo4j "
+        "node, the MongoDB profile and events, and the user's Redis carts and cache entries follow through the "
+        "outbox. Forgetting a forgotten user again answers the same id; an unknown id is NOT_FOUND."
+    )
+    async def delete_user(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        return strawberry.ID(str(await catalog.delete_user(info, id)))
+
     @strawberry.mutation(description="Admin: change a product (MySQL); Neo4j follows through the outbox.")
     async def update_product(self, info: Info, id: strawberry.ID, input: UpdateProductInput) -> Product:
         values = {"title": input.title, "price_cents": input.price, "release_year": input.release_year}

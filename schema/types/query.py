@@ -13,6 +13,7 @@ from schema.types.product_search import products
 from schema.types.products import Product
 from schema.types.recommendations import Recommendation
 from schema.types.strategies import RecommendationStrategy
+from schema.types.sync import sync_status
 from schema.types.users import User
 
 
@@ -59,3 +60,9 @@ class Query:
     @strawberry.field(description="The four stores behind this gateway, each read live.")
     def backends(self) -> Backends:
         return Backends()
+
+    sync_status = strawberry.field(
+        resolver=sync_status,
+        description="Admin: how far MongoDB and Neo4j are from MySQL: counts per store (a store that is down "
+        "fails only its own), the outbox backlog, lag and parked events, and the last reconcile check.",
+    )

@@ -2,7 +2,7 @@
 tag (a cross-slot script or MGET would be refused by the cluster), and the operations keep their promises there:
 the entity cache (spread over the masters) with its generations, the response cache with its tags and epoch,
 APQ, carts (a merge across slots counts each line once), checkout locks, rate-limit buckets, and pub/sub (the
-invalidations, with heartbeats after them, and order events)."""
+invalidations, with heartbeats after them, and order events); and a whole gateway on the cluster, with /stats."""
 
 from __future__ import annotations
 
@@ -14,11 +14,15 @@ from redis.crc import key_slot
 
 from gateway.config import Settings
 from gateway.errors import SourceError
+from gateway.jobs.seeding import SeedReport
 from gateway.stores.redis import cache, carts, persisted
 from gateway.stores.redis.client import RedisSource
 from gateway.stores.redis.pubsub import Heartbeat
 from gateway.stores.redis.rate_limits import Buckets, Charge
 from loaders.cached import keys_for
+from tests.cache import test_response_cache as responses
+from tests.conftest import token_for
+from tests.http.conftest import serve
 
 RUN = uuid.uuid4().hex[:8]
 
@@ -207,3 +211,24 @@ async def test_rate_limit_buckets_of_one_client_on_different_masters(cluster_red
     again = await buckets.charge([Charge(names[2], 100, 0.001, 5), Charge(names[0], 100, 0.001, 1)])
     assert again == pytest.approx([65, 89], abs=0.01)  # a refill of 1 token per 1,000 s in between
     assert await _masters_holding(cluster_redis, names) > 1
+
+
+async def test_a_gateway_on_the_cluster_answers_caches_and_reports_stats(cluster: Settings, seeded: SeedReport) -> None:
+    """A whole app on the cluster: a persisted query stored, then answered from Redis by a second app (no memory
+    shared), and /stats reading every master's keys and memory."""
+    document = responses.fresh(responses.PRODUCT)
+    async with serve(cluster) as first:
+        stored = await responses.persisted(first, document, {"id": "61"}, register=True)
+        assert stored.headers["x-gateway-cache"] == "stored", stored.text
+    async with serve(cluster) as second:
+        hit = await responses.persisted(second, document, {"id": "61"})
+        assert hit.headers["x-gateway-cache"] == "hit", hit.text
+        assert hit.json() == stored.json()
+        response = await second.get("/stats", headers={"Authorization": f"Bearer {token_for(943, admin=True)}"})
+    assert response.status_code == 200, response.text
+    redis = response.json()["redis"]
+    assert redis["keys"]["response"] >= 1
+    assert redis["keys"]["apq"] >= 1
+    assert redis["complete"] is True
+    assert redis["usedMemoryBytes"] > 0
+    assert response.json()["stores"]["redis"]["pool"]["size"] is None  # a pool per node: not one figure

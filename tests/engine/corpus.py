@@ -36,8 +36,9 @@ from graphql import (
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_DEPTH = 5
-# Fields whose value differs from one read to the next by nature (a measured latency): never generated.
-UNSTABLE = frozenset({("Backend", "latencyMs")})
+# Fields whose value differs from one read to the next by nature (a measured latency, the outbox's lag): never
+# generated.
+UNSTABLE = frozenset({("Backend", "latencyMs"), ("OutboxStatus", "lagSeconds")})
 # Viewers: None is a guest; (user id, admin)
 VIEWERS: tuple[tuple[int, bool] | None, ...] = (None, (1, False), (5, False), (655, False), (943, True))
 USERS = ("1", "5", "655", "943", "999999", "x", "0")
@@ -78,6 +79,41 @@ def collected(schema: GraphQLSchema) -> list[Case]:
             where = f"{path.relative_to(ROOT)}:{len(cases)}"
             cases.append(Case(f"{where} admin", text, variables, (943, True)))
             cases.append(Case(f"{where} guest", text, variables, None))
+    return cases + written()
+
+
+SYNC_STATUS = """query SyncStatus {
+  syncStatus {
+    mysql { users products edges }
+    mongodb { users products edges }
+    neo4j { ...Counts }
+    outbox { pending lagSeconds parkedCount parked { id eventType aggregateType aggregateId attempts error parkedAt } }
+    reconcileRunning
+    lastReconcile {
+      at durationMs drift error
+      comparisons { name store target sourceCount copyCount missing extra missingSample extraSample }
+    }
+  }
+}
+fragment Counts on StoreCounts { users products edges __typename }"""
+
+
+def written() -> list[Case]:
+    """Cases written for fields the documents of the tests may not reach in every way: syncStatus (admin only)
+    as each viewer, whole and in part, aliased, with the stores each answering alone."""
+    viewers: list[tuple[int, bool] | None] = [(943, True), (1, False), None]
+    cases = [Case(f"written: syncStatus {viewer}", SYNC_STATUS, {}, viewer) for viewer in viewers]
+    cases.append(
+        Case(
+            "written: syncStatus aliased, in part",
+            """query ($withOutbox: Boolean!) { a: syncStatus { neo4j { users } m: mysql { edges } }
+            b: syncStatus { outbox @include(if: $withOutbox) { parkedCount } lastReconcile { drift } }
+            product(id: "50") { title } }""",
+            {"withOutbox": True},
+            (943, True),
+        )
+    )
+    cases.append(Case("written: syncStatus and a user", '{ user(id: "1") { id } syncStatus { mongodb { users } } }'))
     return cases
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.stores.guard import bulk_bound, guarded
 from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
+from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, USER_PROFILES
 
 
 async def _insert_missing(source: MongoSource, collection: str, docs: Sequence[Document]) -> int:
@@ -46,3 +47,14 @@ async def find_by_ids(source: MongoSource, collection: str, ids: Sequence[Any]) 
         return [doc async for doc in source.db[collection].find({"_id": {"$in": list(ids)}})]
 
     return await guarded(source, bulk_bound(source, 60.0), run(), DRIVER_ERRORS)
+
+
+async def sync_counts(source: MongoSource, timeout: float) -> tuple[int, int]:
+    """User profiles and product attribute documents."""
+
+    async def go() -> tuple[int, int]:
+        users = await source.db[USER_PROFILES].count_documents({})
+        products = await source.db[PRODUCT_ATTRIBUTES].count_documents({})
+        return int(users), int(products)
+
+    return await guarded(source, timeout, go(), DRIVER_ERRORS, operation="sync_counts")

@@ -80,3 +80,17 @@ async def forget_product(source: MongoSource, timeout: float, product_id: int) -
         await source.relay[PRODUCT_METRICS].delete_one({"_id": product_id})
 
     await guarded(source, timeout, run(), DRIVER_ERRORS, operation="product_delete", keys=[product_id])
+
+
+async def forget_user(source: MongoSource, timeout: float, user_id: int) -> list[str]:
+    """A forgotten user's profile and behaviour events go; answers the guest session ids those events named (their
+    carts in Redis go too). Idempotent: a replay finds nothing left."""
+
+    async def run() -> list[str]:
+        sessions = await source.db[EVENTS].distinct("session_id", {"user_id": user_id})
+        await source.db[EVENTS].delete_many({"user_id": user_id})
+        await source.db[USER_PROFILES].delete_one({"_id": user_id})
+        return sorted(str(s) for s in sessions if isinstance(s, str) and s)
+
+    found: list[str] = await guarded(source, timeout, run(), DRIVER_ERRORS, operation="user_forget", keys=[user_id])
+    return found

@@ -86,9 +86,22 @@ def _purchased(*extra: Any) -> Any:
     return select(i.c.order_id, i.c.product_id, *extra).join(o, o.c.id == i.c.order_id).where(o.c.status != "cancelled")
 
 
+def _of_live_users(statement: Any) -> Any:
+    """Only orders of users not forgotten: a forgotten user's graph node went with its edges (deleteUser)."""
+    return statement.where(t.orders.c.user_id.in_(select(t.users.c.id).where(t.users.c.deleted_at.is_(None))))
+
+
+async def live_user_ids(source: MySQLSource) -> set[int]:
+    """Every user not forgotten (one query): those the other stores hold a copy of."""
+    statement = select(t.users.c.id).where(t.users.c.deleted_at.is_(None))
+    rows = await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS)
+    return {int(row[0]) for row in rows}
+
+
 async def purchased_keys(source: MySQLSource) -> set[Key]:
-    """(order_id, product_id) of every line of an order not cancelled (one query)."""
-    return set(await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, _purchased()), DRIVER_ERRORS))
+    """(order_id, product_id) of every line of an order not cancelled, of a user not forgotten (one query)."""
+    statement = _of_live_users(_purchased())
+    return set(await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS))
 
 
 async def purchased_quantities(source: MySQLSource) -> list[tuple[int, int]]:
@@ -104,9 +117,30 @@ async def purchased_rows(source: MySQLSource, keys: Sequence[Key]) -> list[Row]:
     if not keys:
         return []
     o = t.orders
-    statement = _purchased(o.c.user_id, t.order_items.c.quantity, o.c.created_at).where(
-        _key_clause(t.order_items, ["order_id", "product_id"], keys)
+    statement = _of_live_users(
+        _purchased(o.c.user_id, t.order_items.c.quantity, o.c.created_at).where(
+            _key_clause(t.order_items, ["order_id", "product_id"], keys)
+        )
     )
     names = ("order_id", "product_id", "user_id", "quantity", "created_at")
     found = await guarded(source, bulk_bound(source, 120.0), _fetch(source.engine, statement), DRIVER_ERRORS)
     return [dict(zip(names, row, strict=True)) for row in found]
+
+
+async def sync_counts(source: MySQLSource, timeout: float) -> tuple[int, int, int]:
+    """Users (not forgotten), products, and the rows that stand for graph edges (ratings, product categories,
+    category parents, lines of orders not cancelled of users not forgotten), in one query."""
+
+    def counted(statement: Any) -> Any:
+        return select(func.count()).select_from(statement.subquery()).scalar_subquery()
+
+    statement = select(
+        counted(select(t.users.c.id).where(t.users.c.deleted_at.is_(None))),
+        counted(select(t.products.c.id)),
+        counted(select(t.ratings.c.user_id))
+        + counted(select(t.product_categories.c.product_id))
+        + counted(select(t.categories.c.id).where(t.categories.c.parent_id.is_not(None)))
+        + counted(_of_live_users(_purchased())),
+    )
+    ((users, products, edges),) = await guarded(source, timeout, _fetch(source.engine, statement), DRIVER_ERRORS)
+    return int(users), int(products), int(edges)

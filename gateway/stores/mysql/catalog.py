@@ -156,3 +156,52 @@ async def create_product(
         if isinstance(_cause(exc), IntegrityError):  # the same sku, created concurrently
             raise Conflict(f"a product with sku {values['sku']} exists") from exc
         raise
+
+
+def forgotten_email(user_id: int) -> str:
+    """The address an anonymised user keeps: unique (the column is), and in a domain that cannot receive mail."""
+    return f"forgotten-{user_id}@forgotten.invalid"
+
+
+async def forget_user(source: MySQLSource, timeout: float, *, user_id: int) -> list[int] | None:
+    """The right to be forgotten, in MySQL: one transaction that anonymises the user's row (email replaced, name
+    cleared, demographics NULL, ``deleted_at`` set), deletes their ratings and cart snapshot, and writes a
+    ``user.deleted`` event for the other stores. Orders stay, pointing at the anonymised row, with their totals.
+
+    Returns the products the user had rated (their metrics change), or None when the user was already forgotten
+    (nothing written: a repeated call is harmless)."""
+
+    async def work(conn: AsyncConnection) -> list[int] | None:
+        row = (
+            await conn.execute(select(t.users.c.deleted_at).where(t.users.c.id == user_id).with_for_update())
+        ).first()
+        if row is None:
+            raise NotFound(f"user {user_id} not found")
+        if row[0] is not None:
+            return None
+        rated = [
+            r[0]
+            for r in await conn.execute(
+                select(t.ratings.c.product_id).where(t.ratings.c.user_id == user_id).order_by(t.ratings.c.product_id)
+            )
+        ]
+        await conn.execute(delete(t.ratings).where(t.ratings.c.user_id == user_id))
+        await conn.execute(delete(t.cart_snapshots).where(t.cart_snapshots.c.user_id == user_id))
+        await conn.execute(
+            update(t.users)
+            .where(t.users.c.id == user_id)
+            .values(
+                email=forgotten_email(user_id),
+                name="",
+                age=None,
+                gender=None,
+                occupation=None,
+                zip_code=None,
+                deleted_at=now(),
+            )
+        )
+        payload = {"user_id": user_id, "rated_product_ids": rated}
+        await conn.execute(insert(t.outbox).values(**outbox_row("user.deleted", "user", user_id, payload)))
+        return rated
+
+    return await transaction(source, timeout, "forget_user", [user_id], work)

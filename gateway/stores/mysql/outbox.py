@@ -159,3 +159,37 @@ async def lag(source: MySQLSource, timeout: float) -> Lag:
         return Lag(int(pending[0]), max(oldest, 0.0), int(parked))
 
     return await transaction(source, timeout, "outbox_lag", (), work)
+
+
+@dataclass(frozen=True, slots=True)
+class ParkedEvent:
+    id: int
+    event_type: str
+    aggregate_type: str
+    aggregate_id: str
+    attempts: int
+    error: str | None
+    parked_at: datetime
+
+
+async def parked_events(source: MySQLSource, timeout: float, limit: int) -> list[ParkedEvent]:
+    """The newest ``limit`` parked events, with the error that parked them."""
+
+    async def work(conn: AsyncConnection) -> list[ParkedEvent]:
+        rows = await conn.execute(
+            select(
+                o.c.id,
+                o.c.event_type,
+                o.c.aggregate_type,
+                o.c.aggregate_id,
+                o.c.attempts,
+                o.c.last_error,
+                o.c.parked_at,
+            )
+            .where(o.c.parked_at.is_not(None))
+            .order_by(o.c.id.desc())
+            .limit(limit)
+        )
+        return [ParkedEvent(int(r[0]), r[1], r[2], r[3], int(r[4]), r[5], r[6]) for r in rows]
+
+    return await transaction(source, timeout, "outbox_parked", (), work)

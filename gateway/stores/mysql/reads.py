@@ -94,7 +94,7 @@ def product_record(row: RowMapping) -> ProductRecord:
 
 
 async def users_by_id(source: MySQLSource, ids: Sequence[int]) -> list[UserRecord | None]:
-    rows = await _tuples(source, "users_by_id", ids, f"{_USER} WHERE id IN ({_ids(ids)})")
+    rows = await _tuples(source, "users_by_id", ids, f"{_USER} WHERE id IN ({_ids(ids)}) AND deleted_at IS NULL")
     found = {row[0]: _user(row) for row in rows}
     return [found.get(key) for key in ids]
 

@@ -51,6 +51,7 @@ users = Table(
     Column("occupation", String(64)),
     Column("zip_code", String(16)),
     Column("created_at", Timestamp, nullable=False, server_default=NOW),
+    Column("deleted_at", Timestamp),  # deleteUser: the row is anonymised (orders keep it), reads leave it out
 )
 
 categories = Table(

@@ -113,3 +113,23 @@ async def delete(source: Neo4jSource, shape: str, keys: Sequence[Any]) -> int:
         return int(c.nodes_deleted if node else c.relationships_deleted)
 
     return await guarded(source, bulk_bound(source, 120.0), go(), DRIVER_ERRORS)
+
+
+SYNC_COUNTS: LiteralString = """
+CALL { MATCH (u:User) RETURN count(u) AS users }
+CALL { MATCH (p:Product) RETURN count(p) AS products }
+CALL { MATCH ()-[r]->() RETURN count(r) AS edges }
+RETURN users, products, edges
+"""
+
+
+async def sync_counts(source: Neo4jSource, timeout: float) -> tuple[int, int, int]:
+    """User nodes, Product nodes and relationships (every type), in one query (counts come from the store's
+    statistics)."""
+
+    async def go() -> tuple[int, int, int]:
+        result = await source.driver.execute_query(SYNC_COUNTS, database_=source.database)
+        record = result.records[0]
+        return int(record["users"]), int(record["products"]), int(record["edges"])
+
+    return await guarded(source, timeout, go(), DRIVER_ERRORS, operation="sync_counts")

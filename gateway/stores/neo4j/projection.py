@@ -31,6 +31,7 @@ MERGE (u:User {id: r.user_id}) MERGE (p:Product {id: r.product_id})
 MERGE (u)-[e:RATED]->(p) SET e.rating = r.rating, e.at = r.at
 """
 USER: LiteralString = "MERGE (:User {id: $user_id})"
+NO_USER: LiteralString = "MATCH (u:User {id: $user_id}) DETACH DELETE u"
 PRODUCT: LiteralString = """
 MERGE (p:Product {id: $product_id}) SET p.title = $title
 WITH p

@@ -313,3 +313,13 @@ async def lock(source: RedisSource, *, key: str, ttl_s: float) -> str | None:
 async def unlock(source: RedisSource, *, key: str, token: str) -> None:
     call = source.client.register_script(_UNLOCK)(keys=[key], args=[token])
     await guarded(source, source.timeout, call, DRIVER_ERRORS, operation="unlock", keys=[key])
+
+
+async def delete_keys(source: RedisSource, keys: Sequence[str]) -> int:
+    """Delete these keys (one command): what Redis holds of a forgotten user."""
+    if not keys:
+        return 0
+    deleted: int = await guarded(
+        source, source.timeout, source.client.delete(*keys), DRIVER_ERRORS, operation="delete", keys=list(keys)
+    )
+    return deleted

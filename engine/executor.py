@@ -35,6 +35,8 @@ from gateway.config import Settings
 from gateway.context import Context
 from gateway.observability.metrics import observe_executor
 from gateway.observability.request import note_operation
+from gateway.replicas import ReadRouting
+from gateway.stores.mysql.client import replica_reads
 from schema import schema
 from schema.extensions.error_codes import classify
 from schema.extensions.limits import measured
@@ -49,6 +51,7 @@ class Engine:
         self.schema = schema._schema
         self.documents = Documents(self.schema, settings, size=settings.plan_cache_size)
         self.enabled = settings.executor == PLAN and settings.loader_batching
+        self.routing = ReadRouting(settings)
 
     def warm(self, documents: Collection[str]) -> int:
         """Prepare these documents and compile their plans now (see ``Documents.warm``); the plans compiled."""
@@ -63,6 +66,34 @@ class Engine:
         context: Context,
         allowed: Collection[StrawberryOperationType],
         extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        if not self.routing.enabled:
+            return await self._execute(text, variables, operation_name, context, allowed, extensions)
+        # MySQL replicas (gateway/replicas.py): a query's reads on a replica unless its viewer wrote recently; a
+        # mutation marks its viewer once it ran. Anything else (and a document that does not parse) reads the primary.
+        document = self.documents.get(text)
+        operation = document.operation(operation_name) if document.node is not None else None
+        kind = operation.operation if operation is not None else None
+        if kind is OperationType.QUERY:
+            with replica_reads(await self.routing.replica_allowed(context)):
+                return await self._execute(text, variables, operation_name, context, allowed, extensions)
+        if kind is not OperationType.MUTATION:
+            return await self._execute(text, variables, operation_name, context, allowed, extensions)
+        # Marked before (a mutation that times out or fails may have committed) and again once it ran (the window
+        # counts from its answer).
+        await self.routing.wrote(context)
+        result = await self._execute(text, variables, operation_name, context, allowed, extensions)
+        await self.routing.wrote(context)
+        return result
+
+    async def _execute(
+        self,
+        text: str,
+        variables: Mapping[str, Any] | None,
+        operation_name: str | None,
+        context: Context,
+        allowed: Collection[StrawberryOperationType],
+        extensions: dict[str, Any] | None,
     ) -> ExecutionResult:
         if not self.enabled:
             return await self._resolvers(text, variables, operation_name, context, allowed, extensions, "disabled")

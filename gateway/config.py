@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     mysql_url: str = "mysql+asyncmy://gateway@127.0.0.1:3306/gateway"
     mysql_password: SecretStr = SecretStr(DEV_PASSWORD)
     mysql_pool_size: int = Field(default=10, ge=1)
+    # Read replicas (docs/scaling.md): URLs of MariaDB/MySQL replicas of that primary (comma-separated; same
+    # password). Empty: every statement goes to the primary. Otherwise the reads of Query operations go to a replica
+    # (round-robin), and everything else (mutations with their reads, subscriptions, the relay, seed, reconcile,
+    # migrate) to the primary; after a viewer's (or a guest session's) mutation, that viewer's queries read the
+    # primary for mysql_replica_sticky_s (read-your-writes), and an entity invalidated that recently is fetched from
+    # the primary on a cache miss. Set it above the replicas' usual lag.
+    mysql_replica_urls: Annotated[tuple[str, ...], NoDecode] = ()
+    mysql_replica_sticky_s: float = Field(default=5.0, gt=0, le=3600)
 
     # MongoDB (mongo-java-server locally): attributes, profiles, events, metrics.
     mongo_url: str = "mongodb://127.0.0.1:27017/"
@@ -206,6 +214,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_endpoint_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("mysql_replica_urls", mode="before")
+    @classmethod
+    def _urls_from_text(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @field_validator("persisted_manifests", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ class Call:
     keys: tuple[Any, ...]
     seconds: float
     error: str | None = None
+    target: str | None = None  # MySQL with replicas: "primary" or "replica"
 
 
 @dataclass(slots=True)
@@ -43,9 +44,15 @@ class Trace:
         counts["bypassed"] += bypassed
 
     def record(
-        self, source: str, operation: str, keys: Sequence[Any], seconds: float, error: str | None = None
+        self,
+        source: str,
+        operation: str,
+        keys: Sequence[Any],
+        seconds: float,
+        error: str | None = None,
+        target: str | None = None,
     ) -> None:
-        self.calls.append(Call(source, operation, tuple(keys), seconds, error))
+        self.calls.append(Call(source, operation, tuple(keys), seconds, error, target))
 
     def refuse(self, source: str) -> None:
         self.refused[source] = self.refused.get(source, 0) + 1
@@ -54,7 +61,8 @@ class Trace:
         return sum(1 for call in self.calls if call.source == source)
 
     def explain(self) -> dict[str, Any]:
-        """Per source: round trips, keys requested, time spent, and each call in the order it was made; per
+        """Per source: round trips, keys requested, time spent, and each call in the order it was made (MySQL with
+        replicas: each call's ``target``, primary or replica, and the round trips per target); per
         cached entity kind: hits, misses, and lookups that bypassed an unreachable cache; per source whose breaker
         was open: the calls it refused."""
         sources: dict[str, dict[str, Any]] = {}
@@ -71,6 +79,10 @@ class Trace:
             }
             if call.error:
                 shown["error"] = call.error
+            if call.target is not None:
+                shown["target"] = call.target
+                targets = entry.setdefault("targets", {})
+                targets[call.target] = targets.get(call.target, 0) + 1
             entry["calls"].append(shown)
         for entry in sources.values():
             entry["timeMs"] = round(entry["timeMs"], 3)

@@ -6,6 +6,10 @@ or the exception that kept it. Only an entity with every part is cached; a part 
 failure (its field errors) and the entity is fetched again next time. Concurrent misses for one key in this
 process fetch it once: later readers wait for the first. Redis down or slower than ``cache_timeout_s``: the
 cache is bypassed (counted in the trace), the answer comes from the stores and nothing is written back.
+
+With MySQL replicas, an invalidation marks its entities for the sticky window (``GATEWAY_MYSQL_REPLICA_STICKY_S``),
+and a query's miss on a marked entity fetches it from the primary: a lagging replica cannot refill the cache with
+the value the invalidation dropped (as long as it lags less than that window).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.memory import responses as memory
 from gateway.stores import Sources
+from gateway.stores.mysql.client import reading_replicas, replica_reads
 from gateway.stores.redis import cache as redis_cache
 from loaders import cache_codec
 
@@ -55,7 +60,9 @@ def keys_for(settings: Settings) -> redis_cache.EntityKeys:
     namespace = f"{settings.cache_namespace}:{settings.mysql_database}"
     # The channel carries the response family's hash tag (gateway/stores/redis/cache.py), and the Redis database.
     channel = f"{{{namespace}}}:{settings.redis_db}:invalidations"
-    return redis_cache.EntityKeys(namespace, cache_codec.VERSION, channel)
+    # With MySQL replicas, invalidations mark their entities for the sticky window (read from the primary on a miss).
+    recent_ms = round(settings.mysql_replica_sticky_s * 1000) if settings.mysql_replica_urls else 0
+    return redis_cache.EntityKeys(namespace, cache_codec.VERSION, channel, recent_ms)
 
 
 def _unknown(parts: Parts) -> bool:
@@ -101,6 +108,8 @@ class CacheThrough:
                 answers[index] = {f.name: getattr(entity, f.name) for f in fields(entity)}
         _count(kind, hits=len(answers), misses=len(missing))
         if missing:
+            if reading_replicas() and any(looked[i].recent for i in missing):
+                fetch = _on_primary(fetch)  # invalidated within the sticky window: a replica may still hold the old
             fetched = await self._single_flight(kind, [ids[i] for i in missing], [looked[i] for i in missing], fetch)
             answers.update(zip(missing, fetched, strict=True))
         return [answers[index] for index in range(len(ids))]
@@ -158,6 +167,14 @@ class CacheThrough:
             await redis_cache.fill(self.sources.redis, self.keys, fills)
         except SourceError as exc:  # the answer stands; the next reader fetches again
             log.warning("cache write-back of %d %s skipped: %s", len(fills), kind, exc.detail)
+
+
+def _on_primary(fetch: Fetch) -> Fetch:
+    async def fetched(ids: list[Any]) -> list[Parts]:
+        with replica_reads(False):
+            return await fetch(ids)
+
+    return fetched
 
 
 def _decoded(kind: str, value: bytes | None) -> Any:

@@ -61,3 +61,21 @@ def test_bad_values_fail_fast() -> None:
         Settings(port=0)
     with pytest.raises(ValidationError):
         Settings(source_timeout_s=0)
+
+
+def test_mysql_replica_urls_from_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GATEWAY_MYSQL_REPLICA_URLS", raising=False)
+    assert Settings().mysql_replica_urls == ()  # no replica unless configured
+    monkeypatch.setenv(
+        "GATEWAY_MYSQL_REPLICA_URLS",
+        " mysql+asyncmy://gateway@r1:3306/gateway, mysql+asyncmy://gateway@r2:3306/gateway,",
+    )
+    monkeypatch.setenv("GATEWAY_MYSQL_REPLICA_STICKY_S", "2.5")
+    settings = Settings()
+    assert settings.mysql_replica_urls == (
+        "mysql+asyncmy://gateway@r1:3306/gateway",
+        "mysql+asyncmy://gateway@r2:3306/gateway",
+    )
+    assert settings.mysql_replica_sticky_s == 2.5
+    monkeypatch.setenv("GATEWAY_MYSQL_REPLICA_URLS", "")
+    assert Settings().mysql_replica_urls == ()

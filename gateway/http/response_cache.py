@@ -9,7 +9,9 @@ viewer scope), in this process's memory (gateway/memory/responses.py) in front o
   one that did is stored under the viewer's own id and only ever served to that viewer. A lookup asks for both
   keys: public first, then the viewer's.
 - Never a result with errors. A stored result is tagged with every entity the request read (``Loaders.touched``)
-  and is dropped when any of them is invalidated; one computed while an invalidation happened is not stored.
+  and is dropped when any of them is invalidated; one computed while an invalidation happened is not stored, nor
+  (with MySQL replicas) one holding an entity invalidated within ``GATEWAY_MYSQL_REPLICA_STICKY_S`` (a replica
+  may not have applied that change yet: docs/scaling.md).
 - Memory first: a hit there (``hit-local``) needs no Redis round trip, no parse, nothing but the request's key.
   Memory holds only what Redis holds (what Redis stored, or answered), with the same tags and no longer than its
   TTL there, and serves it only while invalidations reach it within the staleness bound
@@ -147,6 +149,11 @@ class ResponseCache:
         body = orjson.dumps({"data": data})
         ordered = sorted(tags)
         try:
+            # With MySQL replicas: an answer holding an entity invalidated within the sticky window may have been
+            # read from a replica that has not applied the change yet: answered, not stored.
+            if await redis_cache.recently_invalidated(sources.redis, self.keys, ordered):
+                plan.outcome = "not stored (an entity changed within the replicas' window)"
+                return
             stored = await redis_cache.store_response(
                 sources.redis, self.keys, digest, body, ttl_s=plan.ttl_s, epoch=plan.epoch, tags=ordered
             )

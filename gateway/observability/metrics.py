@@ -7,6 +7,8 @@ Every name starts with ``gateway_``; every label takes a bounded set of values, 
     gateway_store_calls_total{source, operation}       round trips to a store (operation: the code's name for it)
     gateway_store_call_seconds{source}                 their latency
     gateway_store_errors_total{source, code}           the failed ones, by the gateway error code they became
+    gateway_store_target_calls_total{source, target, operation}  MySQL with replicas: round trips to the primary
+                                                       or a replica (target)
     gateway_cache_total{kind, outcome}                 entity cache hits/misses/bypassed per kind; the response
                                                        cache as kind="response" (hit, miss, stored, bypassed…)
     gateway_dataloader_batch_size{loader}              keys per loader batch
@@ -91,6 +93,12 @@ STORE_SECONDS = Histogram(
 STORE_ERRORS = Counter(
     "gateway_store_errors", "Failed store round trips by error code", ("source", "code"), registry=REGISTRY
 )
+STORE_TARGET_CALLS = Counter(
+    "gateway_store_target_calls",
+    "Round trips to a store with replicas (MySQL), by target (primary, replica) and operation",
+    ("source", "target", "operation"),
+    registry=REGISTRY,
+)
 CACHE = Counter("gateway_cache", "Cache lookups by kind and outcome", ("kind", "outcome"), registry=REGISTRY)
 BATCH_SIZE = Histogram(
     "gateway_dataloader_batch_size", "Keys per loader batch", ("loader",), buckets=_BATCH_SIZES, registry=REGISTRY
@@ -163,8 +171,12 @@ def observe_request(*, operation: str | None, operation_type: str | None, outcom
     histogram.observe(seconds)
 
 
-def observe_store_call(source: str, operation: str, seconds: float, error: str | None) -> None:
+def observe_store_call(
+    source: str, operation: str, seconds: float, error: str | None, target: str | None = None
+) -> None:
     STORE_CALLS.labels(source, operation or "unnamed").inc()
+    if target is not None:
+        STORE_TARGET_CALLS.labels(source, target, operation or "unnamed").inc()
     STORE_SECONDS.labels(source).observe(seconds)
     if error is not None:
         STORE_ERRORS.labels(source, error).inc()

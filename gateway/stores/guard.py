@@ -71,12 +71,13 @@ async def guarded(
     ``operation`` and the shared ``keys`` it asked for (what ``extensions.explain`` shows). The store's circuit
     breaker (gateway/stores/breaker.py) is asked first: while it is open, ``call`` is dropped unawaited and
     ``BreakerOpen`` raised at once. ``source`` is the store's client, or only its name for a client of
-    its own (that store's breaker without an endpoint).
+    its own (that store's breaker without an endpoint). A client with a ``target`` (MySQL's primary and replicas,
+    once replicas are configured) has it recorded with the call: explain's ``target``, the metrics' label.
     """
     if isinstance(source, str):
-        name, gate = source, breaker.for_store(source)
+        name, gate, target = source, breaker.for_store(source), None
     else:
-        name, gate = source.name, source.breaker
+        name, gate, target = source.name, source.breaker, getattr(source, "target", None)
     try:
         probe = gate.admit()
     except BreakerOpen:
@@ -107,8 +108,8 @@ async def guarded(
     finally:
         seconds = time.perf_counter() - started
         if (current := trace.current.get()) is not None:
-            current.record(name, operation, keys, seconds, error)
-        observe_store_call(name, operation, keys, seconds, error)  # metrics, spans
+            current.record(name, operation, keys, seconds, error, target)
+        observe_store_call(name, operation, keys, seconds, error, target)  # metrics, spans
 
 
 async def _translated(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
@@ -19,9 +21,59 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError,)
 IDLE_PING_S = 5.0  # a pooled connection idle for longer is pinged before use
 
 
-def engine_url(settings: Settings) -> str:
-    url = make_url(settings.mysql_url).set(password=settings.mysql_password.get_secret_value())
-    return url.render_as_string(hide_password=False)
+def engine_url(settings: Settings, url: str | None = None) -> str:
+    """``url`` (by default the primary's) with the configured password."""
+    parsed = make_url(url or settings.mysql_url).set(password=settings.mysql_password.get_secret_value())
+    return parsed.render_as_string(hide_password=False)
+
+
+def _engine(settings: Settings, url: str) -> AsyncEngine:
+    engine = create_async_engine(
+        engine_url(settings, url),
+        pool_size=settings.mysql_pool_size,
+        pool_recycle=1800,
+        connect_args={"connect_timeout": max(1, int(settings.source_timeout_s))},
+    )
+    ping_when_idle(engine, IDLE_PING_S)
+    return engine
+
+
+# Whether the reads of the running code (and of the tasks it starts) may go to a replica: set for the reads of a
+# Query operation only (engine/executor.py), so mutations, subscriptions and every job read the primary.
+_replica_reads: ContextVar[bool] = ContextVar("gateway_mysql_replica_reads", default=False)
+
+
+class replica_reads:  # used as a function: ``with replica_reads(True):``
+    """Inside the block, reads.py's reads go to a replica (``on``) or to the primary (not ``on``)."""
+
+    __slots__ = ("_on", "_token")
+
+    def __init__(self, on: bool) -> None:
+        self._on = on
+
+    def __enter__(self) -> None:
+        self._token = _replica_reads.set(self._on)
+
+    def __exit__(self, *exc: object) -> None:
+        _replica_reads.reset(self._token)
+
+
+def reading_replicas() -> bool:
+    return _replica_reads.get()
+
+
+class MySQLReplica:
+    """One read replica: its own engine and circuit breaker (a replica down opens its breaker, not the primary's),
+    and ``target`` "replica" in explain and the metrics."""
+
+    name = "mysql"
+    target = "replica"
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.timeout = settings.source_timeout_s
+        self.url = url
+        self.breaker = breaker.for_store(self.name, breaker.endpoint_of(url))
+        self.engine = _engine(settings, url)
 
 
 class MySQLSource:
@@ -30,13 +82,22 @@ class MySQLSource:
     def __init__(self, settings: Settings) -> None:
         self.timeout = settings.source_timeout_s
         self.breaker = breaker.for_store(self.name, breaker.endpoint_of(settings.mysql_url))
-        self.engine: AsyncEngine = create_async_engine(
-            engine_url(settings),
-            pool_size=settings.mysql_pool_size,
-            pool_recycle=1800,
-            connect_args={"connect_timeout": max(1, int(settings.source_timeout_s))},
-        )
-        ping_when_idle(self.engine, IDLE_PING_S)
+        self.engine: AsyncEngine = _engine(settings, settings.mysql_url)
+        self.replicas = tuple(MySQLReplica(settings, url) for url in settings.mysql_replica_urls)
+        # Explain and the metrics name the target of each MySQL call once there are replicas to tell apart.
+        self.target: str | None = "primary" if self.replicas else None
+        self._turn = itertools.count()
+
+    def reader(self) -> MySQLSource | MySQLReplica:
+        """Where a read of reads.py goes now: the next replica (round-robin) inside ``replica_reads(True)``, skipping
+        a replica whose breaker is open; the primary otherwise, or when no replica is configured or admitted."""
+        if not self.replicas or not _replica_reads.get():
+            return self
+        for _ in self.replicas:
+            replica = self.replicas[next(self._turn) % len(self.replicas)]
+            if replica.breaker.state != "open":
+                return replica
+        return self
 
     async def _scalar(self, sql: str) -> object:
         async with self.engine.connect() as conn:
@@ -64,6 +125,8 @@ class MySQLSource:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        for replica in self.replicas:
+            await replica.engine.dispose()
 
 
 def ping_when_idle(engine: AsyncEngine, idle_s: float) -> None:

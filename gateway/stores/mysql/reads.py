@@ -1,5 +1,8 @@
 """Batched MySQL reads by shared key for the read path: each function is ONE statement on its own connection.
 
+Each statement goes where ``MySQLSource.reader()`` says: a replica inside a Query operation (client.py's
+``replica_reads``), the primary otherwise.
+
 The lookups by key run this module's own SQL text (ids rendered as integers only); the product search builds its
 statements with SQLAlchemy Core.
 
@@ -27,22 +30,26 @@ from gateway.stores.mysql.client import DRIVER_ERRORS, MySQLSource
 async def _rows(
     source: MySQLSource, operation: str, keys: Sequence[Any], statement: Select[Any]
 ) -> Sequence[RowMapping]:
+    reader = source.reader()
+
     async def run() -> Sequence[RowMapping]:
-        async with source.engine.connect() as conn:
+        async with reader.engine.connect() as conn:
             rows: Sequence[RowMapping] = (await conn.execute(statement)).mappings().all()
             return rows
 
-    return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    return await guarded(reader, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
 async def _tuples(source: MySQLSource, operation: str, keys: Sequence[Any], sql: str) -> Sequence[tuple[Any, ...]]:
     """The rows of one statement of this module's own SQL text, as tuples: the read path's lookups by key skip
     SQLAlchemy's statement building and row mapping (they cost several times the round trip for a page of 400)."""
 
+    reader = source.reader()
+
     async def run() -> Sequence[tuple[Any, ...]]:
         for attempt in (1, 2):
             try:
-                async with source.engine.connect() as conn:
+                async with reader.engine.connect() as conn:
                     result = await conn.exec_driver_sql(sql)
                     rows: Sequence[tuple[Any, ...]] = result.fetchall()
                     return rows
@@ -51,7 +58,7 @@ async def _tuples(source: MySQLSource, operation: str, keys: Sequence[Any], sql:
                     raise
         raise AssertionError("unreachable")
 
-    return await guarded(source, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
+    return await guarded(reader, source.timeout, run(), DRIVER_ERRORS, operation=operation, keys=keys)
 
 
 def _ids(keys: Sequence[int]) -> str:

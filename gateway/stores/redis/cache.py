@@ -64,6 +64,13 @@ end
 return #KEYS / 2
 """
 
+# With MySQL replicas: KEYS: recent_1, …; ARGV[1]: how long (ms). Each entity is marked as invalidated within the
+# replicas' sticky window: a reader that misses it then fetches it from the MySQL primary (loaders/cached.py).
+_MARK_RECENT = """
+for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end
+return #KEYS
+"""
+
 # KEYS: epoch, tag_1, tag_2, …; ARGV[1]: the invalidation channel; ARGV[2…]: "kind:id" of each entity. The new epoch
 # and the entities are published first (a script is not undone halfway: an epoch that moved is always published),
 # then every cached response tagged with one of them goes, with the tag sets.
@@ -106,10 +113,12 @@ GENERATION_TTL_MS = 7 * 86_400 * 1000
 
 @dataclass(frozen=True, slots=True)
 class Looked:
-    """One key's MGET answer: the cached bytes (None on a miss) and the generation seen with it."""
+    """One key's MGET answer: the cached bytes (None on a miss) and the generation seen with it; with MySQL
+    replicas, whether it was invalidated within their sticky window (``recent``)."""
 
     value: bytes | None
     generation: bytes
+    recent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +144,11 @@ def tag_name(kind: str, key: Any) -> str:
 
 
 class EntityKeys:
-    def __init__(self, namespace: str, version: str, channel: str | None = None) -> None:
+    def __init__(self, namespace: str, version: str, channel: str | None = None, recent_ms: int = 0) -> None:
         self.namespace = namespace
         self.version = version
+        # MySQL replicas' sticky window (ms), 0 without replicas: invalidations mark their entities that long.
+        self.recent_ms = recent_ms
         self.family = "{" + namespace + "}"  # the response family's hash tag
         # Pub/sub is not per Redis database: the caller names the database in the channel (loaders/cached.py).
         self.channel = channel or f"{self.family}:invalidations"
@@ -147,6 +158,10 @@ class EntityKeys:
 
     def generation(self, kind: str, key: Any) -> str:
         return f"{self.namespace}:gen:{{{kind}:{key}}}"
+
+    def recent(self, kind: str, key: Any) -> str:
+        """Set for ``recent_ms`` by an invalidation (MySQL replicas only)."""
+        return f"{self.namespace}:recent:{{{kind}:{key}}}"
 
     def tag(self, kind: str, key: Any) -> str:
         """The set of cached responses that hold this entity."""
@@ -162,8 +177,13 @@ class EntityKeys:
 
 
 async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence[Any]) -> list[Looked]:
-    """The cached values and generations of ``ids`` (one MGET)."""
-    names = [name for key in ids for name in (keys.data(kind, key), keys.generation(kind, key))]
+    """The cached values and generations of ``ids`` (one MGET); with MySQL replicas, their recent marks too."""
+    width = 3 if keys.recent_ms else 2
+    names = [
+        name
+        for key in ids
+        for name in (keys.data(kind, key), keys.generation(kind, key), keys.recent(kind, key))[:width]
+    ]
     # In a cluster: one MGET per slot, each entity's value and generation in the same one (same hash tag).
     mget: Awaitable[list[bytes | None]] = (
         source.client.mget_nonatomic(names)  # type: ignore[union-attr,assignment]
@@ -179,6 +199,8 @@ async def lookup(source: RedisSource, keys: EntityKeys, kind: str, ids: Sequence
         keys=ids,
         budget=True,
     )
+    if width == 3:
+        return [Looked(found[3 * i], found[3 * i + 1] or b"", found[3 * i + 2] is not None) for i in range(len(ids))]
     return [Looked(found[2 * i], found[2 * i + 1] or b"") for i in range(len(ids))]
 
 
@@ -212,10 +234,12 @@ async def invalidate(source: RedisSource, keys: EntityKeys, entities: Sequence[t
     if not entities:
         return
     pairs = [(keys.data(kind, key), keys.generation(kind, key)) for kind, key in entities]
-    drops: list[Call] = [
-        (_DROP_ENTITIES, [name for i in group for name in pairs[i]], [GENERATION_TTL_MS])
-        for group in by_slot(source, [value for value, _ in pairs])
-    ]
+    drops: list[Call] = []
+    for group in by_slot(source, [value for value, _ in pairs]):
+        if keys.recent_ms:  # marked before the values go: a reader that misses one sees its mark
+            marks = [keys.recent(*entities[i]) for i in group]
+            drops.append((_MARK_RECENT, marks, [keys.recent_ms]))
+        drops.append((_DROP_ENTITIES, [name for i in group for name in pairs[i]], [GENERATION_TTL_MS]))
     tags = [tag_name(kind, key) for kind, key in entities]
     responses = (_DROP_RESPONSES, [keys.epoch, *(keys.tag(kind, key) for kind, key in entities)], [keys.channel, *tags])
 
@@ -289,6 +313,23 @@ async def store_response(
         source, source.cache_timeout, script, DRIVER_ERRORS, operation="store response", keys=[digest], budget=True
     )
     return bool(stored)
+
+
+async def recently_invalidated(source: RedisSource, keys: EntityKeys, entities: Sequence[tuple[str, Any]]) -> bool:
+    """With MySQL replicas: whether any of these entities was invalidated within their sticky window (one MGET of
+    their marks; one per node in a cluster)."""
+    if not keys.recent_ms or not entities:
+        return False
+    names = [keys.recent(kind, key) for kind, key in entities]
+    mget: Awaitable[list[bytes | None]] = (
+        source.client.mget_nonatomic(names)  # type: ignore[union-attr,assignment]
+        if source.cluster
+        else source.client.mget(names)
+    )
+    found = await guarded(
+        source, source.cache_timeout, mget, DRIVER_ERRORS, operation="mget recent", keys=names, budget=True
+    )
+    return any(mark is not None for mark in found)
 
 
 async def read_epoch(source: RedisSource, keys: EntityKeys) -> bytes:

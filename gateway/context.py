@@ -26,6 +26,7 @@ class Context:
     trace: Trace
     viewer: Viewer | None = None  # from the Bearer token; None for a guest
     session_id: str | None = None  # a guest's X-Session-Id (or cookie)
+    device: str | None = None  # X-Device, else what the User-Agent says (gateway/http/analytics.py): for events
     request_id: str = field(default_factory=lambda: uuid4().hex)  # in logs and in masked errors
     private: bool = False  # a field for this viewer only was read: a cached response is theirs alone
     # WebSocket only: the graphql-transport-ws connection_init payload (strawberry sets it; gateway/http/graphql.py

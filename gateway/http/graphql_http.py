@@ -48,6 +48,7 @@ from engine.executor import Engine
 from gateway.auth import TokenError, Viewer, viewer_from
 from gateway.config import Settings, memory_shares
 from gateway.context import Context
+from gateway.http.analytics import record_views
 from gateway.http.context import build_context, request_id_of
 from gateway.http.graphiql import page_html
 from gateway.http.manifests import Manifests
@@ -153,6 +154,7 @@ class GraphQLHTTP:
         request_id, trace = request_id_of(request), Trace()
         observed.bind(request_id, trace, parsed.operation_name)  # logs, metrics and spans
         sources: Sources = request.state.sources
+        record_views(sources.mongodb.events, request, self.settings, viewer)  # never fails, never waits
         sha256: str | None
         with tracing(trace):
             try:

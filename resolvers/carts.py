@@ -25,7 +25,7 @@ from gateway.stores.mysql import carts as mysql_carts
 from gateway.stores.mysql.carts import Snapshot
 from gateway.stores.redis import carts as redis_carts
 from gateway.stores.redis.carts import CartState, Items, Seed
-from resolvers import events, writes
+from resolvers import events, sessions, writes
 from resolvers.arguments import parse_id
 from resolvers.info import Resolving
 from resolvers.permissions import signed_in
@@ -205,7 +205,9 @@ async def merge_guest(info: Resolving) -> Items:
             seed=seed,
         )
 
-    return await _change(info, owner, run)
+    items = await _change(info, owner, run)
+    await sessions.link(info, viewer.user_id)  # signing in: the guest's session is now the user's
+    return items
 
 
 async def checkout(info: Resolving, idempotency_key: str) -> OrderRecord:

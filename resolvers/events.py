@@ -4,7 +4,10 @@ user, session and device are added here. Recording only appends to the process's
 
 from __future__ import annotations
 
+from gateway.domain.records import ProductRecord
+from gateway.stores.mongo import events as mongo_events
 from gateway.stores.mongo.documents import EventType
+from resolvers.arguments import top_limit
 from resolvers.info import Resolving
 
 
@@ -29,3 +32,14 @@ def record(
         results=results,
         quantity=quantity,
     )
+
+
+async def recently_viewed_many(info: Resolving, user_ids: list[int], limit: int) -> list[list[ProductRecord]]:
+    """Per user, the products they viewed last (each once, latest first; products since deleted left out): one
+    MongoDB aggregate, then the products through the batched loader. Views show once the recorder has written them
+    (within ``events_flush_interval_s``)."""
+    limit = top_limit(limit)
+    per_user = await mongo_events.recently_viewed(info.context.sources.mongodb, user_ids, limit)
+    wanted = list(dict.fromkeys(pid for ids in per_user for pid in ids))
+    products = dict(zip(wanted, await info.context.loaders.products.load_many(wanted), strict=True)) if wanted else {}
+    return [[p for pid in ids if (p := products[pid]) is not None] for ids in per_user]

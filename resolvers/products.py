@@ -115,6 +115,8 @@ async def search(info: Resolving, request: SearchRequest, first: int, after: str
     page = await info.context.loaders.product_search.page(
         selection, conditions, sort=request.sort, descending=request.descending, offset=offset, limit=limit
     )
-    if text is not None and offset == 0:  # a search, not the next page of one
-        events.record(info, "search", terms=text, results=page.total)
+    if text is not None:
+        info.context.uncacheable = True  # a cached answer would not record the search
+        if offset == 0:  # a search, not the next page of one
+            events.record(info, "search", terms=text, results=page.total)
     return SearchResult(page, offset, query)

@@ -3,7 +3,14 @@ operation run on the strawberry executor instead."""
 
 from __future__ import annotations
 
-from engine.fields import carts, orders, products, root, users
+from engine.fields import carts, orders, products, root, sessions, users
 from engine.fields.base import Impl
 
-FIELDS: dict[str, Impl] = {**root.FIELDS, **users.FIELDS, **orders.FIELDS, **products.FIELDS, **carts.FIELDS}
+FIELDS: dict[str, Impl] = {
+    **root.FIELDS,
+    **users.FIELDS,
+    **orders.FIELDS,
+    **products.FIELDS,
+    **carts.FIELDS,
+    **sessions.FIELDS,
+}

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from gateway.auth import Viewer, session_from
 from gateway.config import Settings
+from gateway.stores import Sources
 from gateway.stores.mongo.recorder import EventRecorder
 
 VIEW_HEADER = "x-gateway-view"
@@ -50,14 +51,25 @@ def viewed_ids(header: str | None) -> list[int]:
     return [int(part) for part in header.split(",")]
 
 
-def record_views(recorder: EventRecorder, request: Request, settings: Settings, viewer: Viewer | None) -> None:
-    """A view event per product the request's ``X-Gateway-View`` names, by its user or session."""
+def observe(sources: Sources, request: Request, settings: Settings, viewer: Viewer | None) -> None:
+    """What every GraphQL request over HTTP records: its session's activity (gateway/stores/redis/sessions.py)
+    and the views its ``X-Gateway-View`` names. Both only remember in memory: never a wait, never an error."""
     headers = request.headers
+    session_id = session_from(headers.get("x-session-id"), request.cookies.get(settings.session_cookie))
     header = headers.get(VIEW_HEADER)
-    if header is None:
+    if session_id is None and header is None:
         return
     device = device_of(headers)
-    session_id = session_from(headers.get("x-session-id"), request.cookies.get(settings.session_cookie))
+    if session_id is not None:
+        sources.redis.sessions.touch(session_id, device)
+    if header is not None:
+        record_views(sources.mongodb.events, header, viewer, session_id, device)
+
+
+def record_views(
+    recorder: EventRecorder, header: str, viewer: Viewer | None, session_id: str | None, device: str | None
+) -> None:
+    """A view event per product the ``X-Gateway-View`` header names, by the viewer or the session."""
     user_id = None if viewer is None else viewer.user_id
     for product_id in viewed_ids(header):
         recorder.record("view", user_id=user_id, session_id=session_id, device=device, product_id=product_id)

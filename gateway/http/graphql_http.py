@@ -48,7 +48,7 @@ from engine.executor import Engine
 from gateway.auth import TokenError, Viewer, viewer_from
 from gateway.config import Settings, memory_shares
 from gateway.context import Context
-from gateway.http.analytics import record_views
+from gateway.http.analytics import observe
 from gateway.http.context import build_context, request_id_of
 from gateway.http.graphiql import page_html
 from gateway.http.manifests import Manifests
@@ -154,7 +154,7 @@ class GraphQLHTTP:
         request_id, trace = request_id_of(request), Trace()
         observed.bind(request_id, trace, parsed.operation_name)  # logs, metrics and spans
         sources: Sources = request.state.sources
-        record_views(sources.mongodb.events, request, self.settings, viewer)  # never fails, never waits
+        observe(sources, request, self.settings, viewer)  # the session's activity, views: never fails, never waits
         sha256: str | None
         with tracing(trace):
             try:
@@ -191,7 +191,7 @@ class GraphQLHTTP:
                 message = f"the request did not finish within {self.settings.request_timeout_s:g}s"
                 timed_out = {"errors": [_error(message, "TIMEOUT")]}
                 return _respond(timed_out, 504, media_type, {"X-Request-Id": context.request_id})
-            if plan is not None and not result.errors and result.data is not None:
+            if plan is not None and not result.errors and result.data is not None and not context.uncacheable:
                 tags = context.loaders.touched
                 await self.responses.store(plan, context.sources, result.data, private=context.private, tags=tags)
                 context.trace.response_cache = plan.outcome

@@ -12,6 +12,7 @@ from schema.types.orders import Order
 from schema.types.product_search import products
 from schema.types.products import Product
 from schema.types.recommendations import Recommendation
+from schema.types.sessions import current_session
 from schema.types.strategies import RecommendationStrategy
 from schema.types.users import User
 
@@ -54,6 +55,11 @@ class Query:
 
     cart = strawberry.field(
         resolver=viewer_cart, description="The viewer's cart, or a guest's (X-Session-Id; else BAD_USER_INPUT)."
+    )
+
+    session = strawberry.field(
+        resolver=current_session,
+        description="The request's session (X-Session-Id or the session cookie); null without one, or once expired.",
     )
 
     @strawberry.field(description="The four stores behind this gateway, each read live.")

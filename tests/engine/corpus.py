@@ -37,7 +37,9 @@ from graphql import (
 ROOT = Path(__file__).resolve().parents[2]
 MAX_DEPTH = 5
 # Fields whose value differs from one read to the next by nature (a measured latency): never generated.
-UNSTABLE = frozenset({("Backend", "latencyMs")})
+UNSTABLE = frozenset(
+    {("Backend", "latencyMs"), ("Session", "lastActivityAt"), ("Session", "expiresAt")}  # moves with every request
+)
 # Viewers: None is a guest; (user id, admin)
 VIEWERS: tuple[tuple[int, bool] | None, ...] = (None, (1, False), (5, False), (655, False), (943, True))
 USERS = ("1", "5", "655", "943", "999999", "x", "0")
@@ -241,11 +243,15 @@ class _Generator:
                     {"attributes": [{"name": "release_year", "in": [1994, 1995]}]},
                     {"attributes": [{"name": "no_such_attribute", "eq": 1}]},
                     {"attributes": [{"name": "genres", "eq": "Drama", "in": ["Comedy"]}]},
+                    {"text": "star wars"},
+                    {"text": "love", "priceMax": "10.00"},
+                    {"text": "the", "categoryId": rng.choice(CATEGORIES)},
+                    {"text": "   "},
                 ]
             )
         if name == "sort":
             return {
-                "field": _Enum(rng.choice(["ID", "PRICE", "TITLE", "RATING", "POPULARITY"])),
+                "field": _Enum(rng.choice(["ID", "PRICE", "TITLE", "RATING", "POPULARITY", "RELEVANCE"])),
                 "direction": _Enum(rng.choice(["ASC", "DESC"])),
             }
         return None

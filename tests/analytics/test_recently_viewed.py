@@ -13,7 +13,7 @@ from tests.conftest import gql
 
 RECENT = "query RecentlyViewed($n: Int!) { viewer { recentlyViewed(limit: $n) { id title } } }"
 OF_USER = 'query ViewedBy { user(id: "21") { recentlyViewed(limit: 3) { id } } }'
-PAGE = 'query ViewProduct($id: ID!) { product(id: $id) { id } }'
+PAGE = "query ViewProduct($id: ID!) { product(id: $id) { id } }"
 USER = 21
 
 

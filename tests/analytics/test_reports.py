@@ -5,15 +5,20 @@ from MySQL's orders and MongoDB's events; builds are idempotent and incremental,
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
 from sqlalchemy import text
 
+from gateway.config import Settings
 from gateway.jobs.reports import LEASE, ReportsJob, build
 from gateway.jobs.seeding import SeedReport
 from gateway.stores import Sources
@@ -43,6 +48,7 @@ query Funnel($from: Date!, $to: Date!) {
 TOP_SEARCHES = """
 query TopSearches($from: Date!, $to: Date!) { topSearches(from: $from, to: $to, limit: 3) { terms count zeroResults } }
 """
+GATEWAY = str(Path(sys.executable).with_name("gateway"))
 WINDOW = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
 
 
@@ -196,3 +202,25 @@ async def test_reports_are_for_admins_and_bounded(client: httpx.AsyncClient, see
     assert backwards["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     too_long = await gql(client, FUNNEL, {"from": "2001-01-01", "to": "2003-01-01"}, admin=True)
     assert "at most 400 days" in too_long["errors"][0]["message"]
+
+
+async def test_the_reports_build_command(sources: Sources, settings: Settings, events: list[dict[str, Any]]) -> None:
+    """``gateway reports build --since`` as an operator runs it, on the test databases."""
+    env = {
+        **os.environ,
+        "GATEWAY_MYSQL_URL": settings.mysql_url,
+        "GATEWAY_MONGO_DATABASE": settings.mongo_database,
+        "GATEWAY_REDIS_URL": settings.redis_url,
+    }
+    command = [GATEWAY, "reports", "build", "--since", LAST.isoformat()]
+    done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"reports: {LAST.isoformat()} .. " in done.stdout
+    found = await mongo_reports.read_days(sources.mongodb, mongo_reports.SEARCHES, LAST.isoformat(), LAST.isoformat())
+    day = {"type": "search", "ts": {"$gte": at(LAST, 0), "$lt": at(LAST + timedelta(days=1), 0)}}
+    assert sum(d["count"] for d in found) == await sources.mongodb.db[EVENTS].count_documents(day) > 0
+    bad = await asyncio.to_thread(
+        subprocess.run, [GATEWAY, "reports", "build", "--since", "March"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert "invalid fromisoformat value" in bad.stderr

@@ -144,6 +144,9 @@ class EventRecorder:
                     self._buffer.extendleft(reversed(batch))
                     log.warning("events: %d buffered, MongoDB failed: %s (%s)", len(self._buffer), exc, exc.detail)
                     return False
+                except asyncio.CancelledError:  # stopped mid-write (close): the batch is written again, by id
+                    self._buffer.extendleft(reversed(batch))
+                    raise
                 except Exception:  # not MongoDB being down: the batch itself (a bug); never retried forever
                     log.exception("events: a batch of %d could not be written and is dropped", len(batch))
                     observe_events("dropped_error", len(batch))

@@ -101,9 +101,11 @@ class SessionTracker:
             await guarded(
                 self.source, self.source.timeout, pipe.execute(), DRIVER_ERRORS, operation="sessions_touch", keys=()
             )
-        except SourceError as exc:
+        except (SourceError, asyncio.CancelledError) as exc:
             for session_id, touch in batch.items():  # back, unless touched again meanwhile
                 self._touched.setdefault(session_id, touch)
+            if isinstance(exc, asyncio.CancelledError):  # stopped mid-write (close): written again by close
+                raise
             log.warning("sessions: %d touches wait, Redis failed: %s (%s)", len(self._touched), exc, exc.detail)
             return False
         return True

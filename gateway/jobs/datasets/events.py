@@ -3,14 +3,19 @@ events): sessions that search now and then, view products (popular ones more oft
 what they viewed to the cart and buy some of that. Used by bench/analytics.py to time report builds at scale.
 
 Rates (per view): about 8% are added to the cart, and about 30% of cart adds are bought; one session in four
-searches first (one search in ten finds nothing)."""
+searches first (one search in ten finds nothing).
+
+``dataset_events`` turns a seeded dataset's orders (MovieLens: its ratings) into the views, cart adds and purchases
+that led to them (``gateway seed --with-events``)."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from gateway.jobs.datasets.rows import Dataset
 
 VIEW_TO_CART = 0.08
 CART_TO_PURCHASE = 0.30
@@ -51,3 +56,24 @@ def funnel_events(
                     at += timedelta(seconds=rng.randint(30, 600))
                     yield {"user_id": user, "type": "purchase", "product_id": product, "quantity": 1, "ts": at}
                     emitted += 1
+
+
+def dataset_events(dataset: Dataset) -> Iterator[dict[str, Any]]:
+    """A seeded dataset's orders as the events that led to them: per order line (for MovieLens, a rating) a view
+    ten minutes before the order, a cart add two minutes before it, and the purchase; keyed by order and product,
+    so seeding them again adds nothing."""
+    for order in dataset.orders:
+        at = order.created_at.astimezone(UTC).replace(tzinfo=None) if order.created_at.tzinfo else order.created_at
+        for item in order.items:
+            key = f"{order.id}:{item.product_id}"
+            who = {"user_id": order.user_id, "product_id": item.product_id}
+            yield {"_id": f"seed:view:{key}", **who, "type": "view", "ts": at - timedelta(minutes=10)}
+            yield {
+                "_id": f"seed:cart:{key}",
+                **who,
+                "type": "add_to_cart",
+                "quantity": item.quantity,
+                "ts": at - timedelta(minutes=2),
+            }
+            if order.status != "cancelled":
+                yield {"_id": f"seed:purchase:{key}", **who, "type": "purchase", "quantity": item.quantity, "ts": at}

@@ -4,9 +4,10 @@ event recording on and off.
     .venv/bin/python bench/analytics.py [--events 1000000] [--requests 3000] [--rounds 3] [--connections 8] [--write]
 
 1. **Report build.** ``--events`` synthetic events with a shopper's funnel (gateway/jobs/datasets/events.py) over
-   90 days go into their own MongoDB database, ``gateway_bench_events`` (kept between runs when it already holds
-   exactly that many); then ``gateway reports build --since`` the first day runs in a process of its own, against
-   them and gateway_bench's MySQL orders, and reports its time and peak resident memory (``ru_maxrss``).
+   90 days go into their own MongoDB database, ``gateway_bench_events``; then a build of those days runs in a
+   process of its own, against them and gateway_bench's MySQL orders, and reports its time and peak resident
+   memory (``ru_maxrss``). The database is dropped afterwards: the local MongoDB server keeps its indexes in its
+   heap, and 1M events make its restarts take minutes.
 2. **Read path.** bench/read_path.py's synthetic data in gateway_bench; one ``gateway serve`` process (one worker)
    with recording on, then off, alternately, ``--rounds`` times each: ``--requests`` product pages over
    ``--connections`` connections, every one marked as a view (``X-Gateway-View``) with a session id, the response
@@ -56,9 +57,6 @@ async def fill_events(count: int) -> None:
     try:
         await ensure_collections(sources.mongodb.db)
         events = sources.mongodb.db[EVENTS]
-        if await events.count_documents({}) == count:
-            print(f"{EVENTS_DB}: already holds {count:,} events")
-            return
         await events.delete_many({})
         started = time.perf_counter()
         chunk: list[dict[str, Any]] = []
@@ -73,6 +71,14 @@ async def fill_events(count: int) -> None:
         if chunk:
             await events.insert_many(chunk, ordered=False)
         print(f"\n{EVENTS_DB}: {count:,} events written in {time.perf_counter() - started:.0f} s")
+    finally:
+        await sources.close()
+
+
+async def drop_events() -> None:
+    sources = Sources.create(bench_settings(source_timeout_s=120))
+    try:
+        await sources.mongodb.client.drop_database(EVENTS_DB)
     finally:
         await sources.close()
 
@@ -275,7 +281,10 @@ async def main() -> None:
     sys.path.insert(0, str(ROOT))  # tests.serving's free_port
     await prepare(bench_settings(), synthetic.generate(orders=args.orders))
     await fill_events(args.events)
-    build = build_in_child()
+    try:
+        build = build_in_child()
+    finally:
+        await drop_events()
     print(build["line"], f"peak RSS {build['peak_rss_mib']:.0f} MiB")
     try:
         cost = await recording_cost(args.cost_calls)

@@ -14,7 +14,7 @@ from the same events and orders writes the same documents: builds are idempotent
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReplaceOne
@@ -31,22 +31,37 @@ REPORTS = (DAILY_SALES, PRODUCTS, SEARCHES, STATE)
 
 _CHUNK = 5_000  # documents per bulk write
 _STREAM_BATCH = 10_000  # events per reply while streaming
+_WINDOW = timedelta(days=7)  # events per query: a week's
+_LONGEST = timedelta(days=365)
 
 
 async def events_between(source: MongoSource, since: datetime, until: datetime) -> AsyncIterator[Document]:
     """The events of [since, until) that the reports count (views, cart adds, purchases, searches), streamed in
-    batches (a build never holds them all)."""
-    query = {"ts": {"$gte": since, "$lt": until}, "type": {"$in": ["view", "add_to_cart", "purchase", "search"]}}
+    batches (a build never holds them all), one query per window of time: the local server materialises a
+    query's whole result before its first reply (one query over 1M events ran it out of memory). A window is a week;
+    after an empty one the next is twice as long (at most a year), so that years without events cost few queries."""
     projection = {"_id": 0, "type": 1, "product_id": 1, "ts": 1, "terms": 1, "results": 1}
-    cursor = source.db[EVENTS].find(query, projection, batch_size=_STREAM_BATCH)
-    while True:
-        batch = await guarded(
-            source, bulk_bound(source, 120), cursor.to_list(_STREAM_BATCH), DRIVER_ERRORS, operation="report_events"
-        )
-        if not batch:
-            return
-        for doc in batch:
-            yield doc
+    start, window = since, _WINDOW
+    while start < until:
+        end = min(start + window, until)
+        found = False
+        query = {"ts": {"$gte": start, "$lt": end}, "type": {"$in": ["view", "add_to_cart", "purchase", "search"]}}
+        cursor = source.db[EVENTS].find(query, projection, batch_size=_STREAM_BATCH)
+        while True:
+            batch = await guarded(
+                source,
+                bulk_bound(source, 120),
+                cursor.to_list(_STREAM_BATCH),
+                DRIVER_ERRORS,
+                operation="report_events",
+            )
+            if not batch:
+                break
+            found = True
+            for doc in batch:
+                yield doc
+        start = end
+        window = _WINDOW if found else min(window * 2, _LONGEST)
 
 
 async def replace_days(

@@ -167,6 +167,23 @@ class Settings(BaseSettings):
     # The admin's reconcile check (``runReconcileCheck``): one at a time across processes, bounded.
     reconcile_check_timeout_s: float = Field(default=300.0, gt=0)
 
+    # Behaviour events (MongoDB `events`, docs/analytics.md): recorded in memory and written by a background task in
+    # batches of events_batch_size, at least every events_flush_interval_s; at most events_buffer_size wait in
+    # memory (past that, and for a MongoDB outage longer than the buffer lasts, new events are dropped and counted
+    # in gateway_events_total{outcome="dropped_full"}). Recording never fails or holds up a request.
+    events_recording: bool = True
+    events_buffer_size: int = Field(default=20_000, ge=1)
+    events_batch_size: int = Field(default=500, ge=1)
+    events_flush_interval_s: float = Field(default=0.5, gt=0)
+    # Sessions in Redis (session:{id}): they expire this long after their last request (sliding). Their last
+    # activity is written by a background task, at most every events_flush_interval_s per process.
+    session_ttl_s: int = Field(default=1800, ge=60)
+    # Reports (gateway reports build; inside `gateway serve` when reports_in_serve is on, every reports_interval_s,
+    # by the one process holding the Redis lease for reports_lease_s).
+    reports_in_serve: bool = False
+    reports_interval_s: float = Field(default=300.0, gt=0)
+    reports_lease_s: float = Field(default=600.0, gt=0)
+
     # Merged-entity cache in Redis (products with their document and metrics, users with their profile,
     # recommendation lists): TTL per kind, a short one for ids no store knows, and how long a cache call may take
     # before it is bypassed (the answer then comes from the stores).

@@ -25,7 +25,7 @@ from gateway.stores.mysql import carts as mysql_carts
 from gateway.stores.mysql.carts import Snapshot
 from gateway.stores.redis import carts as redis_carts
 from gateway.stores.redis.carts import CartState, Items, Seed
-from resolvers import writes
+from resolvers import events, sessions, writes
 from resolvers.arguments import parse_id
 from resolvers.info import Resolving
 from resolvers.permissions import signed_in
@@ -156,7 +156,9 @@ async def add(info: Resolving, product_id: str, quantity: int) -> Items:
             seed=seed,
         )
 
-    return await _change(info, owner, run)
+    items = await _change(info, owner, run)
+    events.record(info, "add_to_cart", product_id=key, quantity=quantity)  # once the change is made
+    return items
 
 
 async def remove(info: Resolving, product_id: str, quantity: int | None) -> Items:
@@ -168,12 +170,19 @@ async def remove(info: Resolving, product_id: str, quantity: int | None) -> Item
     owner = _owner(info)
     redis = info.context.sources.redis
 
+    changed: list[bool] = []
+
     async def run(seed: Seed | None) -> CartState:
-        return await redis_carts.remove(
+        state = await redis_carts.remove(
             redis, key=owner.key, product_id=key, quantity=quantity, ttl_s=owner.ttl_s, seed=seed
         )
+        changed.append(state.changed)
+        return state
 
-    return await _change(info, owner, run)
+    items = await _change(info, owner, run)
+    if changed and changed[-1]:  # a product that was not in the cart is no removal
+        events.record(info, "remove_from_cart", product_id=key, quantity=quantity)
+    return items
 
 
 async def merge_guest(info: Resolving) -> Items:
@@ -196,7 +205,9 @@ async def merge_guest(info: Resolving) -> Items:
             seed=seed,
         )
 
-    return await _change(info, owner, run)
+    items = await _change(info, owner, run)
+    await sessions.link(info, viewer.user_id)  # signing in: the guest's session is now the user's
+    return items
 
 
 async def checkout(info: Resolving, idempotency_key: str) -> OrderRecord:

@@ -13,11 +13,12 @@ from typing import Any
 from gateway.domain.selection import AttributeCondition, AttributeScalar, ProductSelection
 from gateway.errors import BadUserInput
 from loaders.search import ProductPage
-from resolvers import cursors
+from resolvers import cursors, events
 from resolvers.arguments import page_size, parse_id
 from resolvers.info import Resolving
 
 MAX_IN_VALUES = 100
+MAX_TEXT = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +36,9 @@ class SearchRequest:
     year_min: int | None = None
     year_max: int | None = None
     attributes: tuple[AttributeRequest, ...] = ()
-    sort: str = "id"
+    sort: str = "id"  # "relevance" needs a text
     descending: bool = False
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,19 @@ def _condition(request: AttributeRequest, registry: dict[int, dict[str, str]]) -
     return AttributeCondition(request.name, scalars)
 
 
+def _text(text: str | None, sort: str) -> str | None:
+    if text is None:
+        if sort == "relevance":
+            raise BadUserInput("sort by RELEVANCE needs filter.text")
+        return None
+    words = " ".join(text.split())
+    if not words:
+        raise BadUserInput("filter.text must hold at least one word")
+    if len(words) > MAX_TEXT:
+        raise BadUserInput(f"filter.text is at most {MAX_TEXT} characters")
+    return words
+
+
 def _range(low: int | None, high: int | None, what: str) -> None:
     if low is not None and high is not None and low > high:
         raise BadUserInput(f"{what}: the minimum is above the maximum")
@@ -84,12 +99,14 @@ async def search(info: Resolving, request: SearchRequest, first: int, after: str
     offset = cursors.parse_offset_cursor(after, query) + 1 if after is not None else 0
     _range(request.price_min_cents, request.price_max_cents, "price")
     _range(request.year_min, request.year_max, "year")
+    text = _text(request.text, request.sort)
     selection = ProductSelection(
         category_id=parse_id(request.category_id, "categoryId") if request.category_id is not None else None,
         price_min_cents=request.price_min_cents,
         price_max_cents=request.price_max_cents,
         year_min=request.year_min,
         year_max=request.year_max,
+        text=text,
     )
     conditions: tuple[AttributeCondition, ...] = ()
     if request.attributes:
@@ -98,4 +115,8 @@ async def search(info: Resolving, request: SearchRequest, first: int, after: str
     page = await info.context.loaders.product_search.page(
         selection, conditions, sort=request.sort, descending=request.descending, offset=offset, limit=limit
     )
+    if text is not None:
+        info.context.uncacheable = True  # a cached answer would not record the search
+        if offset == 0:  # a search, not the next page of one
+            events.record(info, "search", terms=text, results=page.total)
     return SearchResult(page, offset, query)

@@ -12,6 +12,11 @@ HINTS: dict[str, float] = {
     "Query.backends": 0,  # each store's live status
     "Query.cart": 0,  # carts change with every addToCart, outside any entity the cache tracks
     "User.cart": 0,
+    "Query.salesReport": 0,  # admins only, and changed by every build
+    "Query.funnel": 0,
+    "Query.topSearches": 0,
+    "Query.session": 0,  # its last activity moves with every request
+    "User.recentlyViewed": 0,  # changes with every view, outside any entity the cache tracks
     "Product.inventory": 10,  # orders drop it too; short for stock moved by other processes' writes
     "Query.popularProducts": 60,  # derived from everyone's purchases: no single entity to tag
     "Query.products": 60,  # a search: a new or changed product may join or leave it

@@ -3,7 +3,7 @@ operation run on the strawberry executor instead."""
 
 from __future__ import annotations
 
-from engine.fields import carts, orders, products, root, sync, users
+from engine.fields import carts, orders, products, reports, root, sessions, sync, users
 from engine.fields.base import Impl
 
 FIELDS: dict[str, Impl] = {
@@ -13,4 +13,6 @@ FIELDS: dict[str, Impl] = {
     **products.FIELDS,
     **carts.FIELDS,
     **sync.FIELDS,
+    **sessions.FIELDS,
+    **reports.FIELDS,
 }

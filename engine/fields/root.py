@@ -74,8 +74,9 @@ def _search_request(filter: Mapping[str, Any] | None, sort: Mapping[str, Any] | 
         year_min=f.get("yearMin"),
         year_max=f.get("yearMax"),
         attributes=attributes,
-        sort="id" if field is None else field.value,
+        sort=("relevance" if f.get("text") is not None else "id") if field is None else field.value,
         descending=direction is not None and direction.value == "desc",
+        text=f.get("text"),
     )
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from gateway.cli import jobs, persisted, sdl, serve, services, tokens
+from gateway.cli import jobs, persisted, reports, sdl, serve, services, tokens
 from gateway.config import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for group in (serve, services, jobs, tokens, persisted, sdl):  # the order of `gateway --help`
+    for group in (serve, services, jobs, reports, tokens, persisted, sdl):  # the order of `gateway --help`
         group.register(commands.add_parser)
     return parser
 

@@ -52,6 +52,10 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{args.dataset}: every store already holds data, not seeding (drop --if-empty to top up)")
                 return 0
             report = await Seeder(sources, chunk=args.chunk, progress=not args.quiet).seed(dataset)
+            if args.with_events and not report.problems:
+                from gateway.jobs.seed_events import seed_events
+
+                print(f"events: {await seed_events(sources, dataset, args.chunk):,} (views, cart adds, purchases)")
         finally:
             await sources.close()
         print(report.table())
@@ -145,6 +149,9 @@ def register(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     seed.add_argument("--chunk", type=int, default=5000, help="rows per batch")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when every store already holds data")
     seed.add_argument("--quiet", action="store_true", help="no progress bars")
+    seed.add_argument(
+        "--with-events", action="store_true", help="also the events behind the orders: a view and a cart add each"
+    )
     seed.set_defaults(run=_seed, batch=True)
 
     rec = add_parser("reconcile", help="compare key sets and counts across stores (MySQL is the truth)")

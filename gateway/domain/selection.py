@@ -28,3 +28,4 @@ class ProductSelection:
     year_min: int | None = None
     year_max: int | None = None
     ids: tuple[int, ...] | None = None
+    text: str | None = None  # words matched against the title (MySQL FULLTEXT, natural language mode)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import os
@@ -23,6 +24,7 @@ from gateway.http.manifests import Manifests, manifest_paths, schema_problems
 from gateway.http.prometheus import metrics_endpoint
 from gateway.http.stats import Sampler, stats_endpoint
 from gateway.jobs.relay import Relay
+from gateway.jobs.reports import ReportsJob
 from gateway.observability import otel
 from gateway.observability.metrics import operation_names
 from gateway.observability.request import instrumented
@@ -75,6 +77,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         relay_task = None
         if settings.relay_in_serve:
             relay_task = asyncio.create_task(Relay(sources, settings).run_forever(stop), name="outbox-relay")
+        reports_task = None
+        if settings.reports_in_serve:  # one build per interval among every process (a Redis lease)
+            reports_task = asyncio.create_task(ReportsJob(sources, settings).run_forever(stop), name="reports")
         preparing = asyncio.create_task(graphql_http.prepare_persisted(sources), name="prepare-persisted")
         following = asyncio.create_task(graphql_http.follow_invalidations(sources), name="follow-invalidations")
         charging = asyncio.create_task(graphql_http.charge_rate_limits(sources), name="charge-rate-limits")
@@ -92,6 +97,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             stop.set()
             if relay_task is not None:
                 await relay_task
+            if reports_task is not None:
+                reports_task.cancel()  # a build in flight is abandoned: its days are rebuilt by the next one
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reports_task
             await sources.close()
             log.info("gateway process %d: store clients closed", os.getpid())
 

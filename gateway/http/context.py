@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from gateway.auth import Viewer, session_from, viewer_from
 from gateway.config import Settings
 from gateway.context import Context
+from gateway.http.analytics import device_of
 from gateway.stores import Sources
 from gateway.trace import Trace
 from loaders import Loaders
@@ -47,6 +48,7 @@ def build_context(
         trace=trace,
         viewer=viewer,
         session_id=session_from(headers.get("x-session-id"), request.cookies.get(settings.session_cookie)),
+        device=device_of(headers),
         request_id=request_id,
     )
 

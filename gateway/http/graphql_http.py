@@ -48,6 +48,7 @@ from engine.executor import Engine
 from gateway.auth import TokenError, Viewer, session_from, viewer_from
 from gateway.config import Settings, memory_shares
 from gateway.context import Context
+from gateway.http.analytics import observe
 from gateway.http.context import build_context, request_id_of
 from gateway.http.graphiql import page_html
 from gateway.http.manifests import Manifests
@@ -163,6 +164,7 @@ class GraphQLHTTP:
         if buckets and (limited := self.limiter.refused(buckets, time.monotonic())) is not None:
             return _rate_limited(*limited, request_id, media_type)
         sources: Sources = request.state.sources
+        observe(sources, request, self.settings, viewer)  # the session's activity, views: never fails, never waits
         sha256: str | None
         with tracing(trace):
             try:
@@ -206,7 +208,7 @@ class GraphQLHTTP:
                 self.limiter.charge(buckets, 1)
                 raise
             self.limiter.charge(buckets, context.cost)
-            if plan is not None and not result.errors and result.data is not None:
+            if plan is not None and not result.errors and result.data is not None and not context.uncacheable:
                 tags = context.loaders.touched
                 await self.responses.store(plan, context.sources, result.data, private=context.private, tags=tags)
                 context.trace.response_cache = plan.outcome

@@ -31,5 +31,7 @@ async def outbox(sources: Sources) -> metrics.OutboxLag | None:
 async def metrics_endpoint(request: Request) -> Response:
     http = getattr(request.app.state, "graphql_http", None)
     memory, fresh = (http.memory_stats(), http.memory_fresh()) if http is not None else (None, None)
-    body = metrics.exposition(await outbox(request.state.sources), memory=memory, fresh=fresh)
+    sources: Sources = request.state.sources
+    buffered = sources.mongodb.events.buffered
+    body = metrics.exposition(await outbox(sources), memory=memory, fresh=fresh, events_buffered=buffered)
     return Response(body, headers={"Content-Type": metrics.CONTENT_TYPE, "Cache-Control": "no-store"})

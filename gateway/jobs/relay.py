@@ -75,6 +75,12 @@ def _when(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def _event(event: OutboxEvent, product_id: int, fields: dict[str, Any]) -> Document:
+    """A behaviour event derived from an outbox event, keyed by it: a replay inserts nothing twice."""
+    doc = parse(Event, fields).model_dump(by_alias=True, exclude_none=True)
+    return {**doc, "_id": f"outbox:{event.id}:{product_id}"}
+
+
 class Relay:
     def __init__(self, sources: Sources, settings: Settings, name: str | None = None) -> None:
         self.sources = sources
@@ -224,14 +230,10 @@ class Relay:
         lines = [[int(pid), int(qty)] for pid, qty in p["lines"]]
         at = _when(p["at"])
         work.orders.append({"user_id": int(p["user_id"]), "order_id": int(p["order_id"]), "lines": lines, "at": at})
+        user_id = int(p["user_id"])
         events = [
-            {
-                **parse(
-                    Event, {"user_id": int(p["user_id"]), "type": "purchase", "product_id": pid, "ts": at}
-                ).to_mongo(),
-                "_id": f"outbox:{event.id}:{pid}",
-            }
-            for pid, _ in lines
+            _event(event, pid, {"user_id": user_id, "type": "purchase", "product_id": pid, "quantity": qty, "ts": at})
+            for pid, qty in lines
         ]
         work.events += events
         work.metrics.update(pid for pid, _ in lines)
@@ -260,6 +262,14 @@ class Relay:
         )
         work.metrics.add(int(p["product_id"]))
         work.cached.add(("recommendations", int(p["user_id"])))
+        rate = {
+            "user_id": int(p["user_id"]),
+            "type": "rate",
+            "product_id": int(p["product_id"]),
+            "rating": int(p["rating"]),
+            "ts": _when(p["at"]),
+        }
+        work.events.append(_event(event, int(p["product_id"]), rate))
 
     async def _user_registered(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:
         user_id = int(p["user_id"])

@@ -23,6 +23,10 @@ Every name starts with ``gateway_``; every label takes a bounded set of values, 
                                                        the in-process caches (responses, documents, persisted), and
     gateway_memory_cache_fresh                         1 while memory may serve responses (read when scraped)
     gateway_outbox_pending, gateway_outbox_oldest_pending_age_seconds, gateway_outbox_parked  (read when scraped)
+    gateway_events_total{outcome}                      behaviour events: written to MongoDB, or dropped (dropped_full:
+                                                       the buffer was full; dropped_error: MongoDB refused a batch;
+                                                       dropped_shutdown: still buffered when the process stopped)
+    gateway_events_buffered                            events waiting in this process's buffer (read when scraped)
 
 ``operation`` is the GraphQL operation's name when it is one of the persisted manifests' names or one of the first
 ``MAX_OPERATION_NAMES`` other names this process has seen; later names count as ``other``, a request without a
@@ -118,6 +122,10 @@ RATE_LIMIT_LOCAL = Counter(
     registry=REGISTRY,
 )
 
+EVENTS = Counter(
+    "gateway_events", "Behaviour events written to MongoDB or dropped, by outcome", ("outcome",), registry=REGISTRY
+)
+
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 _BREAKER_VALUES = {"closed": 0.0, "half-open": 1.0, "half_open": 1.0, "open": 2.0}
 
@@ -191,6 +199,17 @@ def observe_cache(kind: str, outcome: str, count: int = 1) -> None:
         counter.inc(count)
 
 
+_events: dict[str, Counter] = {}
+
+
+def observe_events(outcome: str, count: int = 1) -> None:
+    """``outcome``: written, dropped_full, dropped_error, dropped_shutdown."""
+    counter = _events.get(outcome)
+    if counter is None:
+        counter = _events[outcome] = EVENTS.labels(outcome)
+    counter.inc(count)
+
+
 def observe_batch(loader: str, size: int) -> None:
     BATCH_SIZE.labels(loader).observe(size)
 
@@ -233,7 +252,9 @@ class _Scraped(Collector):
         breakers: Mapping[str, str],
         memory: Mapping[str, MemoryCache] | None = None,
         fresh: bool | None = None,
+        events_buffered: int | None = None,
     ) -> None:
+        self.events_buffered = events_buffered
         self.outbox = outbox
         self.breakers = breakers
         self.memory = memory or {}
@@ -266,6 +287,10 @@ class _Scraped(Collector):
                 for cache, stats in sorted(self.memory.items()):
                     family.add_metric((cache,), float(getattr(stats, attribute)))
                 yield family
+        if self.events_buffered is not None:
+            yield _gauge(
+                "gateway_events_buffered", "Behaviour events waiting in this process's buffer", self.events_buffered
+            )
         if self.fresh is not None:
             yield _gauge(
                 "gateway_memory_cache_fresh",
@@ -283,6 +308,7 @@ def exposition(
     breakers: Mapping[str, str] | None = None,
     memory: Mapping[str, MemoryCache] | None = None,
     fresh: bool | None = None,
+    events_buffered: int | None = None,
 ) -> bytes:
     """The text exposition of every metric (every worker's in multiprocess mode) plus the scrape-time gauges (the
     memory caches' are this worker's)."""
@@ -293,7 +319,8 @@ def exposition(
     else:
         counted = generate_latest(REGISTRY)
     scraped = CollectorRegistry()
-    scraped.register(_Scraped(outbox, breakers if breakers is not None else breaker.breaker_states(), memory, fresh))
+    states = breakers if breakers is not None else breaker.breaker_states()
+    scraped.register(_Scraped(outbox, states, memory, fresh, events_buffered))
     return counted + generate_latest(scraped)
 
 

@@ -33,6 +33,11 @@ class ProductFilter:
     year_min: int | None = None
     year_max: int | None = None
     attributes: list[AttributeFilter] | None = None
+    text: str | None = strawberry.field(
+        default=None,
+        description="Words to find in the title (MySQL FULLTEXT, natural language mode); without a sort, the "
+        "products come best match first. Recorded as a search event.",
+    )
 
 
 @strawberry.enum
@@ -42,6 +47,7 @@ class ProductSortField(Enum):
     TITLE = "title"
     RATING = "rating"
     POPULARITY = "popularity"
+    RELEVANCE = strawberry.enum_value("relevance", description="Best match of filter.text first (DESC: worst).")
 
 
 @strawberry.enum
@@ -101,8 +107,9 @@ def _request(filter: ProductFilter | None, sort: ProductSort | None) -> SearchRe
         year_min=f.year_min,
         year_max=f.year_max,
         attributes=attributes,
-        sort=s.field.value,
+        sort="relevance" if sort is None and f.text is not None else s.field.value,
         descending=s.direction is SortDirection.DESC,
+        text=f.text,
     )
 
 

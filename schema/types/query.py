@@ -6,12 +6,14 @@ import strawberry
 
 from resolvers import graph, lookup
 from resolvers.info import Info
+from schema.types import reports
 from schema.types.backends import Backends
 from schema.types.carts import viewer_cart
 from schema.types.orders import Order
 from schema.types.product_search import products
 from schema.types.products import Product
 from schema.types.recommendations import Recommendation
+from schema.types.sessions import current_session
 from schema.types.strategies import RecommendationStrategy
 from schema.types.sync import sync_status
 from schema.types.users import User
@@ -55,6 +57,22 @@ class Query:
 
     cart = strawberry.field(
         resolver=viewer_cart, description="The viewer's cart, or a guest's (X-Session-Id; else BAD_USER_INPUT)."
+    )
+
+    session = strawberry.field(
+        resolver=current_session,
+        description="The request's session (X-Session-Id or the session cookie); null without one, or once expired.",
+    )
+
+    sales_report = strawberry.field(
+        resolver=reports.sales_report,
+        description="Admins: orders, units and revenue per UTC day, category, or both, from the last report build.",
+    )
+    funnel = strawberry.field(
+        resolver=reports.funnel, description="Admins: views → cart adds → purchases, overall and per product."
+    )
+    top_searches = strawberry.field(
+        resolver=reports.top_searches, description="Admins: the search texts searched most often, most first."
     )
 
     @strawberry.field(description="The four stores behind this gateway, each read live.")

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.domain.records import UserRecord
-from resolvers import carts, graph, orders
+from resolvers import carts, events, graph, orders
 from resolvers.info import Info
 from resolvers.permissions import owner_or_admin
 from schema.types.strategies import RecommendationStrategy
@@ -17,6 +17,7 @@ from schema.types.strategies import RecommendationStrategy
 if TYPE_CHECKING:
     from schema.types.carts import Cart
     from schema.types.orders import OrderConnection
+    from schema.types.products import Product
     from schema.types.recommendations import Recommendation
 
 
@@ -107,6 +108,19 @@ class User:
         owner_or_admin(info, self.key, "the recommendations")
         scored = await graph.recommendations(info, self.key, limit, strategy.strategy)
         return [Recommendation.from_scored(s) for s in scored]
+
+    @strawberry.field(
+        description="The products this user viewed (X-Gateway-View), the latest view first, each once (MongoDB "
+        "events; a view shows within a second). Private."
+    )
+    async def recently_viewed(
+        self, info: Info, limit: int = 10
+    ) -> list[Annotated[Product, strawberry.lazy("schema.types.products")]] | None:
+        from schema.types.products import Product
+
+        owner_or_admin(info, self.key, "the recently viewed products")
+        (records,) = await events.recently_viewed_many(info, [self.key], limit)
+        return [Product.from_record(record) for record in records]
 
     @strawberry.field(description="Customers whose purchases are most like this user's (Neo4j). Private.")
     async def similar_users(self, info: Info, limit: int = 5) -> list[User] | None:

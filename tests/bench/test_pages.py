@@ -14,6 +14,7 @@ import pytest
 from gateway.config import Settings
 from gateway.jobs.seeding import SeedReport
 from gateway.stores import Sources
+from loaders.cached import invalidate
 from tests.serving import Served
 
 
@@ -41,6 +42,9 @@ def each_page(settings: Settings, product: int, order_id: int, owner: int) -> li
 
 async def test_each_page_answers_in_full_over_http(served: Served, sources: Sources, settings: Settings) -> None:
     order_id, owner = await first_order(sources)
+    # An earlier test (or run, within the TTLs) may have left these in the entity cache: the pages must read the
+    # stores this test looks for, not the cache.
+    await invalidate(sources, settings, [("product", 50), ("user", owner), ("recommendations", owner)])
     requests = each_page(settings, 50, order_id, owner)
     async with httpx.AsyncClient(base_url=served.base, timeout=30) as http:
         outcomes = {req.kind: await pages.send(http, req, explain=True) for req in requests}

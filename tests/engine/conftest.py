@@ -102,14 +102,14 @@ def _null_above(data: Any, path: list[str | int] | None) -> tuple[str | int, ...
     return None
 
 
-STEADIED = frozenset({"latencyMs", "lagSeconds"})
+STEADIED = frozenset({"latencyMs", "lagSeconds", "lastActivityAt", "expiresAt"})
 
 
 def _steady(value: Any) -> Any:
     """The data with what differs from one read to the next by nature blanked: a store's measured latency, the
-    outbox's lag."""
+    outbox's lag, a session's last activity (each request is one)."""
     if isinstance(value, dict):
-        return {k: 0 if k in STEADIED and isinstance(v, int | float) else _steady(v) for k, v in value.items()}
+        return {k: 0 if k in STEADIED and v is not None else _steady(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_steady(v) for v in value]
     return value

@@ -39,6 +39,20 @@ MAX_DEPTH = 5
 # Fields whose value differs from one read to the next by nature (a measured latency, the outbox's lag): never
 # generated.
 UNSTABLE = frozenset({("Backend", "latencyMs"), ("OutboxStatus", "lagSeconds")})
+# Fields added after the generated corpus was settled (issue 21: analytics), left out of the random walk so that the
+# 300 generated cases stay those every earlier run compared: new fields shift the seeded walk, and the shifted walk
+# meets cases where a non-null root field fails at once (a bad cursor, a bad price range) while another field's error
+# is still to come, and which of those errors graphql-core reports depends on timing (the plan executor reports
+# those before the failure in document order: docs/engine.md). The ADDED cases below cover these fields instead.
+NOT_GENERATED = frozenset(
+    {
+        ("Query", "session"),
+        ("Query", "salesReport"),
+        ("Query", "funnel"),
+        ("Query", "topSearches"),
+        ("User", "recentlyViewed"),
+    }
+)
 # Viewers: None is a guest; (user id, admin)
 VIEWERS: tuple[tuple[int, bool] | None, ...] = (None, (1, False), (5, False), (655, False), (943, True))
 USERS = ("1", "5", "655", "943", "999999", "x", "0")
@@ -142,6 +156,58 @@ def _type_name(node: Any) -> str:
     return str(node.name.value)
 
 
+# The analytics fields (issue 21): text search, the session, recently viewed products, the admin reports; each case
+# as a guest, a user and an admin. A session's last activity moves with each request: the comparison blanks it.
+ADDED_QUERIES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("{ session { id device createdAt lastActivityAt expiresAt user { id name } } }", {}),
+    (
+        "query ($t: String!) { products(filter: {text: $t}, first: 5) { totalCount nodes { id title } "
+        "pageInfo { hasNextPage endCursor } } }",
+        {"t": "star wars"},
+    ),
+    (
+        '{ products(filter: {text: "love", priceMax: "10.00"}, sort: {field: PRICE, direction: DESC}, first: 3) '
+        "{ edges { cursor node { id price rating { average } } } } }",
+        {},
+    ),
+    ('{ products(filter: {text: "love", categoryId: "3"}, sort: {field: RATING}) { totalCount nodes { id } } }', {}),
+    ('{ a: products(filter: {text: "the"}) { totalCount } b: products(filter: {text: "zzyzxqq"}) { totalCount } }', {}),
+    ("{ products(sort: {field: RELEVANCE}) { totalCount } }", {}),
+    ('{ products(filter: {text: "   "}) { totalCount } }', {}),
+    ('{ viewer { recentlyViewed(limit: 3) { id title } } user(id: "21") { name recentlyViewed { id } } }', {}),
+    ("{ viewer { id recentlyViewed(limit: 0) { id } } }", {}),
+    ('{ salesReport(from: "1997-09-20", to: "1998-04-22") { day orders units revenue category { name } } }', {}),
+    (
+        '{ salesReport(from: "1997-09-20", to: "1998-04-22", groupBy: CATEGORY) { day orders revenue '
+        "category { id name parent { name } } } }",
+        {},
+    ),
+    (
+        'query ($g: SalesGroupBy!) { salesReport(from: "1998-01-01", to: "1998-01-31", groupBy: $g) '
+        "{ day category { name } units } }",
+        {"g": "DAY_AND_CATEGORY"},
+    ),
+    (
+        "query ($f: Date!, $t: Date!) { funnel(from: $f, to: $t) { views cartAdds purchases viewToCart "
+        "cartToPurchase products(limit: 3) { views cartAdds purchases viewToCart cartToPurchase "
+        "product { id title } } } }",
+        {"f": "2026-06-01", "t": "2027-05-31"},
+    ),
+    ('{ funnel(from: "2026-06-01", to: "2026-12-31") { views products(limit: 0) { views } } }', {}),
+    ('{ topSearches(from: "2026-06-01", to: "2027-05-31", limit: 5) { terms count zeroResults } }', {}),
+    ('{ topSearches(from: "2026-12-31", to: "2026-01-01") { terms } }', {}),
+    ('{ funnel(from: "2020-01-01", to: "2026-01-01") { views } product(id: "50") { title } }', {}),
+)
+
+
+def added() -> list[Case]:
+    return [
+        Case(f"added {i} as {viewer}", query, variables, viewer)
+        for i, (query, variables) in enumerate(ADDED_QUERIES)
+        for viewer in (None, (1, False), (943, True))
+    ]
+
+
 def generated(schema: GraphQLSchema, count: int, seed: int = 18) -> list[Case]:
     rng = random.Random(seed)
     return [_Generator(schema, rng).case(f"generated {i}") for i in range(count)]
@@ -171,7 +237,7 @@ class _Generator:
         return {n: (t, v[0], v[1]) for n, (t, v) in self.variables.items()}
 
     def _selection(self, parent: GraphQLObjectType, depth: int, width: int | None = None) -> str:
-        names = [n for n in parent.fields if (parent.name, n) not in UNSTABLE]
+        names = [n for n in parent.fields if (parent.name, n) not in UNSTABLE | NOT_GENERATED]
         picks = self.rng.sample(names, min(len(names), width or self.rng.randint(1, 4)))
         parts = []
         used: set[str] = set()

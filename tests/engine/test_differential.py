@@ -16,12 +16,12 @@ from gateway.errors import SourceUnavailable
 from gateway.stores import breaker
 from schema import schema
 from tests.engine.conftest import Pair, compare
-from tests.engine.corpus import Case, collected, generated
+from tests.engine.corpus import Case, added, collected, generated
 from tests.services import services
 
 GENERATED = 300
 COLLECTED = collected(schema._schema)
-CASES: list[Case] = COLLECTED + generated(schema._schema, GENERATED)
+CASES: list[Case] = COLLECTED + generated(schema._schema, GENERATED) + added()
 STORES = ("mysql", "mongodb", "neo4j", "redis")
 
 

@@ -53,6 +53,10 @@ class MongoSource:
             read_concern=ReadConcern(settings.mongo_read_concern),
         )
 
+        from gateway.stores.mongo.recorder import EventRecorder  # it writes through this client
+
+        self.events = EventRecorder(self, settings)
+
     async def ping(self) -> None:
         await guarded(self, self.timeout, self.client.admin.command("ping"), DRIVER_ERRORS)
 
@@ -65,4 +69,5 @@ class MongoSource:
         return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
 
     async def close(self) -> None:
+        await self.events.close()  # what is buffered is written first (bounded by the timeout)
         await self.client.close()

@@ -61,11 +61,22 @@ class UserProfile(_Document):
     stats: dict[str, StrictInt | StrictFloat] = Field(default_factory=dict)
 
 
+EventType = Literal["view", "click", "search", "add_to_cart", "remove_from_cart", "purchase", "rate"]
+
+
 class Event(_Document):
+    """A behaviour event (``events``, append-only; docs/analytics.md). Its ``_id`` is set apart: an ObjectId for
+    the events the gateway records, ``outbox:<id>:<product>`` for those the relay derives from the outbox."""
+
     user_id: StrictInt | None = Field(default=None, gt=0)
     session_id: StrictStr | None = Field(default=None, max_length=128)
-    type: Literal["view", "click", "search", "add_to_cart", "purchase"]
+    device: StrictStr | None = Field(default=None, max_length=32)
+    type: EventType
     product_id: StrictInt | None = Field(default=None, gt=0)
+    terms: StrictStr | None = Field(default=None, max_length=200, description="a search's text")
+    results: StrictInt | None = Field(default=None, ge=0, description="products a search matched")
+    quantity: StrictInt | None = Field(default=None, gt=0, description="units added to or removed from a cart")
+    rating: StrictInt | None = Field(default=None, ge=1, le=5)
     ts: datetime
 
 

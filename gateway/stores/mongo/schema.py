@@ -20,6 +20,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     EVENTS: [
         IndexModel([("user_id", ASCENDING), ("ts", DESCENDING)], name="user_id_ts"),
         IndexModel([("product_id", ASCENDING), ("type", ASCENDING)], name="product_id_type"),
+        IndexModel([("ts", ASCENDING)], name="ts"),  # the reports read a range of days
     ],
     PRODUCT_METRICS: [IndexModel([("popularity", DESCENDING)], name="popularity")],
 }

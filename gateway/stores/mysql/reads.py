@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.mysql import match
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import DBAPIError
 
@@ -195,7 +196,15 @@ def _where(selection: ProductSelection) -> list[Any]:
         conditions.append(p.c.release_year >= selection.year_min)
     if selection.year_max is not None:
         conditions.append(p.c.release_year <= selection.year_max)
+    if selection.text is not None:
+        conditions.append(_relevance(selection.text) > 0)
     return conditions
+
+
+def _relevance(text: str) -> Any:
+    """The FULLTEXT relevance of the title to ``text`` (bound as a parameter; natural language mode has no
+    operators, so client text is only ever words)."""
+    return match(t.products.c.title, against=text).in_natural_language_mode()
 
 
 _SORT_COLUMNS = {"id": t.products.c.id, "price": t.products.c.price_cents, "title": t.products.c.title}
@@ -204,9 +213,16 @@ _SORT_COLUMNS = {"id": t.products.c.id, "price": t.products.c.price_cents, "titl
 async def product_page(
     source: MySQLSource, selection: ProductSelection, *, sort: str, descending: bool, offset: int, limit: int
 ) -> list[ProductRecord]:
-    """One page of products matching ``selection``, sorted by a MySQL column (ties broken by id)."""
-    column = _SORT_COLUMNS[sort]
-    order = (column.desc(), t.products.c.id.desc()) if descending else (column.asc(), t.products.c.id.asc())
+    """One page of products matching ``selection``, sorted by a MySQL column or by relevance to the selection's
+    text, best first (ties broken by id)."""
+    if sort == "relevance":
+        if selection.text is None:
+            raise ValueError("a relevance sort needs a text")
+        score = _relevance(selection.text)
+        order = (score.asc(), t.products.c.id.desc()) if descending else (score.desc(), t.products.c.id.asc())
+    else:
+        column = _SORT_COLUMNS[sort]
+        order = (column.desc(), t.products.c.id.desc()) if descending else (column.asc(), t.products.c.id.asc())
     statement = select(t.products).where(*_where(selection)).order_by(*order).offset(offset).limit(limit)
     return [product_record(row) for row in await _rows(source, "product_page", (), statement)]
 

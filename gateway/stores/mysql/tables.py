@@ -78,6 +78,7 @@ products = Table(
     Index(None, "price_cents"),
     Index(None, "release_year"),
     Index(None, "title"),
+    Index("ft_products_title", "title", mysql_prefix="FULLTEXT"),  # text search (products(filter: {text}))
 )
 
 product_categories = Table(

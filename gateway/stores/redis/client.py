@@ -38,6 +38,10 @@ class RedisSource:
             heartbeat_s=settings.heartbeat_s,
         )
 
+        from gateway.stores.redis.sessions import SessionTracker  # it writes through this client
+
+        self.sessions = SessionTracker(self, settings)
+
     async def ping(self) -> None:
         await guarded(self, self.timeout, self.client.ping(), DRIVER_ERRORS)
 
@@ -49,5 +53,6 @@ class RedisSource:
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
 
     async def close(self) -> None:
+        await self.sessions.close()  # the touches kept in memory are written first (bounded by the timeout)
         await self.channels.close()
         await self.client.aclose()

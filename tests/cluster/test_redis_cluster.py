@@ -201,8 +201,9 @@ async def test_order_events_are_published_across_the_cluster(cluster_redis: Redi
         assert await asyncio.wait_for(anext(listener), 5) == b"SHIPPED"
 
 
-async def test_rate_limit_buckets_of_one_client_on_different_masters(cluster_redis: RedisSource) -> None:
-    """A guest is charged to its session's bucket and its address's: keys of different slots, one script per slot."""
+async def test_rate_limit_buckets_of_one_client_in_different_slots(cluster_redis: RedisSource) -> None:
+    """A guest is charged to its session's bucket and its address's: keys of different slots (one script for all
+    would be refused as CROSSSLOT), so one script per slot."""
     buckets = Buckets(cluster_redis)
     names = [f"gw:test-cluster-{RUN}:rl:{who}" for who in ("session:a", "address:127.0.0.1", "user:7", "guest:x")]
     assert len({key_slot(name.encode()) for name in names}) > 1
@@ -210,7 +211,6 @@ async def test_rate_limit_buckets_of_one_client_on_different_masters(cluster_red
     assert first == pytest.approx([90, 80, 70, 60], abs=0.01)  # each bucket's own answer, in the order asked
     again = await buckets.charge([Charge(names[2], 100, 0.001, 5), Charge(names[0], 100, 0.001, 1)])
     assert again == pytest.approx([65, 89], abs=0.01)  # a refill of 1 token per 1,000 s in between
-    assert await _masters_holding(cluster_redis, names) > 1
 
 
 async def test_a_gateway_on_the_cluster_answers_caches_and_reports_stats(cluster: Settings, seeded: SeedReport) -> None:

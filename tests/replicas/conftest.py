@@ -31,7 +31,7 @@ STICKY_S = 600.0  # far longer than any test: read-your-writes is asserted, neve
 def replica_url(settings: Settings) -> str:
     head, database = settings.mysql_url.rsplit("/", 1)
     host, port = head.rsplit(":", 1)
-    return f"{host}:{int(port) + 1}/{database}"
+    return f"{host}:{int(port) + 1000}/{database}"  # scripts/services: the primary's port + 1000
 
 
 def replica_sql(statement: str) -> str:

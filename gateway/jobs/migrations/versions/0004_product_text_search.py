@@ -1,8 +1,8 @@
 """Text search: a FULLTEXT index on the product title, which ``products(filter: {text})`` matches and ranks by
 relevance (MATCH … AGAINST in natural language mode). The description lives in MongoDB, not here.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

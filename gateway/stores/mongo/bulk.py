@@ -1,13 +1,29 @@
-"""Batched MongoDB reads and writes by ``_id`` (no transactions: each write is idempotent on its own)."""
+"""Batched MongoDB reads and writes by ``_id`` (no transactions: each write is idempotent on its own).
+
+Being idempotent, a write that meets a pooled connection the server closed (``AutoReconnect``: the server restarted
+since the connection was made) is sent once more: PyMongo retries single-document writes itself, never a
+``delete_many`` or an unordered ``insert_many``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from pymongo.errors import AutoReconnect
 
 from gateway.stores.guard import bulk_bound, guarded
 from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
 from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, USER_PROFILES
+
+T = TypeVar("T")
+
+
+async def _once_more(write: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await write()
+    except AutoReconnect:
+        return await write()
 
 
 async def _insert_missing(source: MongoSource, collection: str, docs: Sequence[Document]) -> int:
@@ -24,7 +40,8 @@ async def insert_missing(source: MongoSource, collection: str, docs: Sequence[Do
     """Insert the documents whose ``_id`` is not there yet (one find and one insert_many); returns written."""
     if not docs:
         return 0
-    return await guarded(source, bulk_bound(source, 60.0), _insert_missing(source, collection, docs), DRIVER_ERRORS)
+    written = _once_more(lambda: _insert_missing(source, collection, docs))
+    return await guarded(source, bulk_bound(source, 60.0), written, DRIVER_ERRORS)
 
 
 async def _ids(source: MongoSource, collection: str) -> set[Any]:
@@ -36,9 +53,8 @@ async def id_set(source: MongoSource, collection: str) -> set[Any]:
 
 
 async def delete_ids(source: MongoSource, collection: str, ids: Sequence[Any]) -> int:
-    result = await guarded(
-        source, bulk_bound(source, 60.0), source.db[collection].delete_many({"_id": {"$in": list(ids)}}), DRIVER_ERRORS
-    )
+    deleted = _once_more(lambda: source.db[collection].delete_many({"_id": {"$in": list(ids)}}))
+    result = await guarded(source, bulk_bound(source, 60.0), deleted, DRIVER_ERRORS)
     return int(result.deleted_count)
 
 

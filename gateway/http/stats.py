@@ -30,10 +30,9 @@ from gateway.config import SOURCE_NAMES, Settings
 from gateway.errors import SourceError
 from gateway.observability import metrics
 from gateway.stores import Sources, breaker
-from gateway.stores.guard import guarded
 from gateway.stores.mysql import outbox as mysql_outbox
+from gateway.stores.redis import keyspace as redis_keyspace
 from gateway.stores.redis import persisted as redis_persisted
-from gateway.stores.redis.client import DRIVER_ERRORS
 from loaders.cached import keys_for
 
 SAMPLE_S = 5.0
@@ -164,89 +163,30 @@ def _window(now: tuple[float, Counts], then: tuple[float, Counts]) -> dict[str, 
 
 
 def pools(sources: Sources) -> dict[str, dict[str, Any]]:
-    """Each store client's pool as its driver reports it; what a driver does not publish is null."""
-    mysql_pool: Any = sources.mysql.engine.pool
-    redis_pool: Any = getattr(sources.redis.client, "connection_pool", None)  # a cluster has one per node
-    in_use = getattr(redis_pool, "_in_use_connections", None)
-    created = getattr(redis_pool, "_created_connections", None)
-    mongo_size = sources.mongodb.client.options.pool_options.max_pool_size
-    neo4j_size = getattr(getattr(sources.neo4j.driver, "_pool", None), "pool_config", None)
-    return {
-        "mysql": {
-            "size": int(mysql_pool.size()),
-            "open": int(mysql_pool.checkedin() + mysql_pool.checkedout()),
-            "inUse": int(mysql_pool.checkedout()),
-        },
-        "redis": {
-            "size": None if redis_pool is None else int(redis_pool.max_connections),
-            "open": None if created is None else int(created),
-            "inUse": None if in_use is None else len(in_use),
-        },
-        "mongodb": {"size": int(mongo_size), "open": None, "inUse": None},
-        "neo4j": {
-            "size": None if neo4j_size is None else int(neo4j_size.max_connection_pool_size),
-            "open": None,
-            "inUse": None,
-        },
-    }
+    """Each store client's pool as its driver reports it (``Source.pool``); what a driver does not publish is null."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in SOURCE_NAMES:
+        use = sources.by_name(name).pool()
+        out[name] = {"size": use.size, "open": use.open, "inUse": use.in_use}
+    return out
 
 
 async def redis_keys(sources: Sources, settings: Settings) -> dict[str, Any]:
     """Key counts per cache (one bounded SCAN), the memory Redis uses and its database size."""
-    redis = sources.redis
     keys = keys_for(settings)
-    data = f"{keys.namespace}:{keys.version}:"
-    response = keys.response("")
-
-    async def read() -> dict[str, Any]:
-        counted = {"entity": 0, "response": 0, "apq": 0}
-
-        def count(raw: bytes | str) -> None:
-            name = raw.decode() if isinstance(raw, bytes) else str(raw)
-            if name.startswith(response):
-                counted["response"] += 1
-            elif name.startswith(data):
-                counted["entity"] += 1
-            elif name.startswith(redis_persisted.PREFIX):
-                counted["apq"] += 1
-
-        seen = 0
-        complete = False
-        if redis.cluster:  # every master's keys, node after node
-            complete = True
-            async for raw in redis.client.scan_iter(count=1000):
-                count(raw)
-                seen += 1
-                if seen >= SCAN_LIMIT:
-                    complete = False
-                    break
-        else:
-            cursor = 0
-            while seen < SCAN_LIMIT:
-                cursor, names = await redis.client.scan(cursor=cursor, count=1000)
-                for raw in names:
-                    count(raw)
-                seen += len(names)
-                if cursor == 0:
-                    complete = True
-                    break
-        memory = await redis.client.info("memory")
-        if "used_memory" in memory:
-            used, human = int(memory["used_memory"]), str(memory.get("used_memory_human", ""))
-        else:  # a cluster answers per node
-            used = sum(int(node["used_memory"]) for node in memory.values() if isinstance(node, dict))
-            human = f"{used / 2**20:.2f}M"
-        size = await redis.client.dbsize()
-        return {
-            "keys": counted,
-            "complete": complete,
-            "databaseKeys": int(size),
-            "usedMemoryBytes": used,
-            "usedMemory": human,
-        }
-
-    found: dict[str, Any] = await guarded(redis, redis.timeout * 5, read(), DRIVER_ERRORS, operation="stats")
-    return found
+    families = {  # the response family first: its prefix also starts with the entities'
+        "response": keys.response(""),
+        "entity": f"{keys.namespace}:{keys.version}:",
+        "apq": redis_persisted.PREFIX,
+    }
+    found = await redis_keyspace.keyspace(sources.redis, families, SCAN_LIMIT, sources.redis.timeout * 5)
+    return {
+        "keys": found.counts,
+        "complete": found.complete,
+        "databaseKeys": found.database_keys,
+        "usedMemoryBytes": found.used_memory_bytes,
+        "usedMemory": found.used_memory,
+    }
 
 
 async def outbox(sources: Sources) -> dict[str, Any]:

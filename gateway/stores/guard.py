@@ -25,6 +25,15 @@ class ServerInfo:
     version: str
 
 
+@dataclass(frozen=True, slots=True)
+class PoolUse:
+    """A client's connection pool as its driver reports it; None where the driver does not say."""
+
+    size: int | None
+    open: int | None = None
+    in_use: int | None = None
+
+
 class Guardable(Protocol):
     """What ``guarded()`` needs of a store client: its name, and the circuit breaker of its server."""
 
@@ -40,6 +49,8 @@ class Source(Protocol):
     async def ping(self) -> None: ...
 
     async def server_info(self) -> ServerInfo: ...
+
+    def pool(self) -> PoolUse: ...
 
     async def close(self) -> None: ...
 

@@ -11,7 +11,7 @@ from pymongo.read_concern import ReadConcern
 
 from gateway.config import Settings
 from gateway.stores import breaker
-from gateway.stores.guard import ServerInfo, guarded
+from gateway.stores.guard import PoolUse, ServerInfo, guarded
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (PyMongoError,)
 
@@ -67,6 +67,9 @@ class MongoSource:
         if str(info.get("localServer", "")).startswith("mongo-java-server "):  # our launcher (deploy/mongodb)
             return ServerInfo(self.name, "mongo-java-server", str(info["localServer"]).split()[1])
         return ServerInfo(self.name, "MongoDB", str(info.get("version", "unknown")))
+
+    def pool(self) -> PoolUse:
+        return PoolUse(int(self.client.options.pool_options.max_pool_size))  # PyMongo publishes no use
 
     async def close(self) -> None:
         await self.events.close()  # what is buffered is written first (bounded by the timeout)

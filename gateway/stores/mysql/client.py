@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.config import Settings
 from gateway.stores import breaker
-from gateway.stores.guard import ServerInfo, guarded
+from gateway.stores.guard import PoolUse, ServerInfo, guarded
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError,)
 IDLE_PING_S = 5.0  # a pooled connection idle for longer is pinged before use
@@ -122,6 +122,10 @@ class MySQLSource:
             return revision
 
         return await guarded(self, self.timeout, read(), DRIVER_ERRORS)
+
+    def pool(self) -> PoolUse:
+        pool: Any = self.engine.pool
+        return PoolUse(int(pool.size()), int(pool.checkedin() + pool.checkedout()), int(pool.checkedout()))
 
     async def close(self) -> None:
         await self.engine.dispose()

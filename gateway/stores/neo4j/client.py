@@ -20,7 +20,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from gateway.config import Settings
 from gateway.errors import SourceUnavailable
 from gateway.stores import breaker
-from gateway.stores.guard import ServerInfo, guarded
+from gateway.stores.guard import PoolUse, ServerInfo, guarded
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (Neo4jError, DriverError)
 
@@ -67,6 +67,10 @@ class Neo4jSource:
         )
         first = rows[0]
         return ServerInfo(self.name, f"{first['name']} {first['edition']}", str(first["versions"][0]))
+
+    def pool(self) -> PoolUse:
+        config = getattr(getattr(self.driver, "_pool", None), "pool_config", None)  # the driver publishes no use
+        return PoolUse(None if config is None else int(config.max_connection_pool_size))
 
     async def close(self) -> None:
         await self.driver.close()

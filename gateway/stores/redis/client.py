@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.exceptions import RedisError
 
 from gateway.config import Settings
 from gateway.stores import breaker
-from gateway.stores.guard import ServerInfo, guarded
+from gateway.stores.guard import PoolUse, ServerInfo, guarded
 from gateway.stores.redis.connect import Client, connect, is_cluster
 from gateway.stores.redis.pubsub import Channels
 
@@ -51,6 +53,15 @@ class RedisSource:
             first = next(iter(info.values()))
             info = first if isinstance(first, dict) else info
         return ServerInfo(self.name, "Redis", str(info.get("redis_version", "unknown")))
+
+    def pool(self) -> PoolUse:
+        """A single Redis's pool; a cluster keeps one per node, so no single figure."""
+        pool: Any = getattr(self.client, "connection_pool", None)
+        if pool is None:
+            return PoolUse(None)
+        created, in_use = getattr(pool, "_created_connections", None), getattr(pool, "_in_use_connections", None)
+        opened = None if created is None else int(created)
+        return PoolUse(int(pool.max_connections), opened, None if in_use is None else len(in_use))
 
     async def close(self) -> None:
         await self.sessions.close()  # the touches kept in memory are written first (bounded by the timeout)

@@ -1,17 +1,21 @@
 """Analytics costs: a full report build over 1M events (seconds, peak memory), and the read path's latency with
 event recording on and off.
 
-    .venv/bin/python bench/analytics.py [--events 1000000] [--requests 3000] [--rounds 3] [--connections 8] [--write]
+    .venv/bin/python bench/analytics.py [--events 1000000] [--requests 3000] [--rounds 3] [--connections 8]
+                                        [--skip-build] [--write]
 
 1. **Report build.** ``--events`` synthetic events with a shopper's funnel (gateway/jobs/datasets/events.py) over
    90 days go into their own MongoDB database, ``gateway_bench_events``; then a build of those days runs in a
    process of its own, against them and gateway_bench's MySQL orders, and reports its time and peak resident
    memory (``ru_maxrss``). The database is dropped afterwards: the local MongoDB server keeps its indexes in its
    heap, and 1M events make its restarts take minutes.
-2. **Read path.** bench/read_path.py's synthetic data in gateway_bench; one ``gateway serve`` process (one worker)
-   with recording on, then off, alternately, ``--rounds`` times each: ``--requests`` product pages over
-   ``--connections`` connections, every one marked as a view (``X-Gateway-View``) with a session id, the response
-   cache off (every request runs). The view events it records are deleted afterwards.
+   ``--skip-build`` keeps the last build's figures (bench/results/analytics.json, with their date) and measures only
+   the read path.
+2. **Read path.** bench/read_path.py's synthetic data in gateway_bench; two ``gateway serve`` processes (one worker
+   each) side by side, recording on and recording off; ``--rounds`` rounds, each sending ``--requests`` product pages
+   over ``--connections`` connections to one and then the other (the order alternates per round), every one marked
+   as a view (``X-Gateway-View``) with a session id, the response cache off (every request runs). The verdict is the
+   median of the rounds' p50 changes. The view events it records are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import orjson
 from load import run as load
 from markdown import replace_section  # bench/ is sys.path[0] when run as a script
 from pages import JSON, QUERIES, Request, schedule
-from read_path import bench_settings, machine, prepare
+from read_path import LIMITS_ENV, bench_settings, machine, prepare
 
 from gateway.jobs.datasets import synthetic
 from gateway.jobs.datasets.events import funnel_events
@@ -118,6 +122,7 @@ class Served:
         settings = bench_settings()
         env = {
             **os.environ,
+            **LIMITS_ENV,  # a bench's guest traffic is no client to rate-limit
             "GATEWAY_PORT": str(port),
             "GATEWAY_MYSQL_URL": settings.mysql_url,
             "GATEWAY_MONGO_DATABASE": settings.mongo_database,
@@ -154,20 +159,25 @@ def page_requests(count: int) -> list[Request]:
 
 
 async def read_path(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """Both servers run side by side, each warmed once; then ``--rounds`` rounds, each one run per mode back to back,
+    in the order on-off, off-on, on-off...: a change in the machine's load reaches both modes alike."""
     from tests.serving import free_port  # a free port of the machine's, never a fixed one
 
     runs: dict[str, list[dict[str, Any]]] = {"on": [], "off": []}
-    for round_ in range(args.rounds):
-        for mode in ("on", "off"):
-            served = Served(free_port(), recording=mode == "on")
-            try:
-                await load(served.url, page_requests(300), args.connections, served.proc.pid)  # warm up
-                result = await load(served.url, page_requests(args.requests), args.connections, served.proc.pid)
-            finally:
-                served.stop()
-            figures = result.figures()
-            print(f"round {round_ + 1} recording {mode}: {figures}")
-            runs[mode].append(figures)
+    served = {mode: Served(free_port(), recording=mode == "on") for mode in ("on", "off")}
+    try:
+        for server in served.values():
+            await load(server.url, page_requests(300), args.connections, server.proc.pid)  # warm up
+        for round_ in range(args.rounds):
+            for mode in ("on", "off") if round_ % 2 == 0 else ("off", "on"):
+                server = served[mode]
+                result = await load(server.url, page_requests(args.requests), args.connections, server.proc.pid)
+                figures = result.figures()
+                print(f"round {round_ + 1} recording {mode}: {figures}")
+                runs[mode].append(figures)
+    finally:
+        for server in served.values():
+            server.stop()
     return runs
 
 
@@ -215,6 +225,10 @@ def cpu_ms_per_request(runs: list[dict[str, Any]]) -> float:
     return float(statistics.median(run["cpu_share"] * run["seconds"] / run["ok"] * 1000 for run in runs))
 
 
+def change_pct(on: dict[str, Any], off: dict[str, Any]) -> float:
+    return float((on["p50_ms"] - off["p50_ms"]) / off["p50_ms"] * 100)
+
+
 def report(
     args: argparse.Namespace,
     build: dict[str, Any],
@@ -228,9 +242,12 @@ def report(
     off = {k: median(runs["off"], k) for k in ("p50_ms", "p99_ms", "rps", "cpu_share")}
     change = {k: (on[k] - off[k]) / off[k] * 100 if off[k] else float("nan") for k in on}
     errors = sum(sum(run["errors"].values()) for mode in runs.values() for run in mode)
+    paired = statistics.median(change_pct(a, b) for a, b in zip(runs["on"], runs["off"], strict=True))
     command = (
         f".venv/bin/python bench/analytics.py --events {args.events} --requests {args.requests} "
-        f"--rounds {args.rounds} --connections {args.connections} --cost-calls {args.cost_calls} --write"
+        f"--rounds {args.rounds} --connections {args.connections} --cost-calls {args.cost_calls}"
+        + (" --skip-build" if args.skip_build else "")
+        + " --write"
     )
     return "\n".join(
         [
@@ -246,11 +263,16 @@ def report(
             "sales documents. The events are streamed 10,000 at a time: memory grows with the days × products "
             "counted, not with the events. The time is the local MongoDB server's: it uses no secondary index, so "
             "each week's query scans every event (13 scans of 1M), and its upserts take about 1 ms each; a MongoDB "
-            "server reads a week by the `ts` index.",
+            "server reads a week by the `ts` index."
+            + (
+                f" (Build measured on {build['date']}; this run measured the read path only.)"
+                if args.skip_build
+                else ""
+            ),
             "",
             f"**Read path** (one `gateway serve` worker, product page, every request marked as a view with a "
             f"session, response cache off, {args.connections} connections, {args.requests} requests per run, "
-            f"medians of {args.rounds} alternating runs each; {errors} errors):",
+            f"medians of {args.rounds} rounds; {errors} errors):",
             "",
             "| recording | p50 ms | p99 ms | req/s | CPU ms per request |",
             "|---|---|---|---|---|",
@@ -259,17 +281,18 @@ def report(
             f"| change | {change['p50_ms']:+.1f}% | {change['p99_ms']:+.1f}% | {change['rps']:+.1f}% | "
             f"{(cpu_on - cpu_off) / cpu_off * 100:+.1f}% |",
             "",
-            "p50 of each run in order (ms): "
-            + ", ".join(
-                f"{mode} {run['p50_ms']:.0f}"
-                for pair in zip(runs["on"], runs["off"], strict=True)
-                for mode, run in zip(("on", "off"), pair, strict=True)
+            "Each round, p50 (ms) with recording on against off, and the change: "
+            + "; ".join(
+                f"{i + 1}: {on_run['p50_ms']:.1f} vs {off_run['p50_ms']:.1f} ({change_pct(on_run, off_run):+.1f}%)"
+                for i, (on_run, off_run) in enumerate(zip(runs["on"], runs["off"], strict=True))
             )
-            + ".",
+            + f". **Median of the rounds' p50 changes: {paired:+.1f}%** (bar: under 5%; "
+            f"{'met' if abs(paired) < 5 else 'not met'}).",
             "",
-            f"The machine's load average during the runs: {load_average} (2 cores, shared with other work): "
-            "latencies of separate runs differ by more than recording could (the same mode varies by 20% from one "
-            "run to the next), so the table's latency change is noise, and the recording's own cost is "
+            f"The machine's load average during the runs: {load_average} (2 cores, shared with whatever else runs). "
+            "Both servers run side by side and each round measures them back to back (on-off, then off-on), so a "
+            "change in the machine's load reaches both modes alike; the rounds' changes show how far apart two "
+            "measurements of the same code can fall here. The recording's own cost is "
             f"also measured directly, in one process ({args.cost_calls:,} calls): the HTTP layer spends "
             f"{cost['observe_on_us']:.1f} µs per request with recording on and {cost['observe_off_us']:.1f} µs "
             "with it off (the session touch is in both), and the background writer "
@@ -290,6 +313,9 @@ async def main() -> None:
     parser.add_argument("--cost-calls", type=int, default=100_000, help="calls of the recording cost measurement")
     parser.add_argument("--write", action="store_true", help="replace this bench's section of BENCHMARKS.md")
     parser.add_argument(
+        "--skip-build", action="store_true", help=f"keep the last report build's figures ({RESULTS.name})"
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help=f"write the section from the last run's {RESULTS.name} only"
     )
     args = parser.parse_args()
@@ -304,17 +330,24 @@ async def main() -> None:
         return
     sys.path.insert(0, str(ROOT))  # tests.serving's free_port
     await prepare(bench_settings(), synthetic.generate(orders=args.orders))
-    await fill_events(args.events)
-    try:
-        build = build_in_child()
-    finally:
-        await drop_events()
+    if args.skip_build:
+        build = json.loads(RESULTS.read_text())["build"]
+    else:
+        await fill_events(args.events)
+        try:
+            build = build_in_child()
+        finally:
+            await drop_events()
+        build["date"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     print(build["line"], f"peak RSS {build['peak_rss_mib']:.0f} MiB")
     try:
         cost = await recording_cost(args.cost_calls)
         print(cost)
         before = os.getloadavg()
         runs = await read_path(args)
+        failed = {key: n for mode in runs.values() for run in mode for key, n in run["errors"].items()}
+        if failed:
+            raise SystemExit(f"the read path had errors, no figures written: {failed}")
         after = os.getloadavg()
         load_average = f"{before[1]:.1f} before, {after[1]:.1f} after (5-minute)"
         raw = {"args": vars(args), "build": build, "cost": cost, "runs": runs, "load_average": load_average}

@@ -203,7 +203,7 @@ _events: dict[str, Counter] = {}
 
 
 def observe_events(outcome: str, count: int = 1) -> None:
-    """``outcome``: written, dropped_full, dropped_error, dropped_shutdown."""
+    """``outcome``: written, dropped_full, dropped_error, dropped_shutdown, dropped_forgotten."""
     counter = _events.get(outcome)
     if counter is None:
         counter = _events[outcome] = EVENTS.labels(outcome)

@@ -16,8 +16,9 @@ from gateway.http.app import create_app
 from gateway.jobs.seeding import SeedReport
 from gateway.observability.metrics import EVENTS as EVENTS_METRIC
 from gateway.stores import Sources, breaker
+from gateway.stores.mongo import projection
 from gateway.stores.mongo.recorder import EventRecorder
-from gateway.stores.mongo.schema import EVENTS
+from gateway.stores.mongo.schema import EVENTS, FORGOTTEN_USERS
 from tests.conftest import gql, make_test_settings
 from tests.services import services
 
@@ -145,6 +146,32 @@ async def test_closing_writes_what_is_buffered(sources: Sources) -> None:
     assert [e["terms"] for e in await events_of(sources, name)] == ["alien"]
     recorder.record("search", device=name, terms="late")  # after close: dropped, never raised
     assert recorder.buffered == 0
+
+
+async def test_events_buffered_before_a_user_is_forgotten_are_not_left_behind(sources: Sources) -> None:
+    """deleteUser's MongoDB step (tombstone, then delete) runs while this recorder holds the user's events: when the
+    batch lands afterwards, the user's events go again and are counted; another user's event in the batch stays."""
+    recorder = EventRecorder(sources.mongodb, make_test_settings(events_flush_interval_s=60))
+    name = device()
+    user_id, other = 990_000 + uuid.uuid4().int % 9_000, 3
+    try:
+        recorder.record("view", user_id=user_id, device=name, product_id=1)
+        recorder.record("add_to_cart", user_id=user_id, device=name, product_id=1, quantity=1)
+        recorder.record("view", user_id=other, device=name, product_id=2)
+        await projection.forget_user(sources.mongodb, 5.0, user_id)
+        dropped, written = counted("dropped_forgotten"), counted("written")
+        assert await recorder.flush()
+        assert [(e["user_id"], e["type"]) for e in await events_of(sources, name)] == [(other, "view")]
+        assert counted("dropped_forgotten") == dropped + 2
+        assert counted("written") == written + 1
+        # A token still valid after deleteUser: its view is recorded, written, and removed at once.
+        recorder.record("view", user_id=user_id, device=name, product_id=3)
+        assert await recorder.flush()
+        assert await sources.mongodb.db[EVENTS].count_documents({"user_id": user_id}) == 0
+    finally:
+        await recorder.close()
+        await sources.mongodb.db[EVENTS].delete_many({"device": name})
+        await sources.mongodb.db[FORGOTTEN_USERS].delete_one({"_id": user_id})
 
 
 async def test_recording_off_records_nothing(sources: Sources) -> None:

@@ -22,11 +22,11 @@ from gateway.stores.mysql import outbox as mysql_outbox
 from gateway.stores.mysql import tables as t
 from gateway.stores.mysql.catalog import forgotten_email
 from gateway.stores.redis import carts as redis_carts
-from tests.conftest import eventually, gql
+from tests.conftest import eventually, gql, token_for
 from tests.services import services
 from tests.writes.conftest import OTHER_ID, PRODUCT_ID
 from tests.writes.test_catalog import REGISTER, codes, graph
-from tests.writes.test_orders import line, order
+from tests.writes.test_orders import CREATE, line, order
 from tests.writes.test_relay import FAST
 
 DELETE = "mutation ($id: ID!) { deleteUser(id: $id) }"
@@ -146,6 +146,45 @@ async def test_delete_user_forgets_in_every_store_and_orders_keep_their_totals(
 
     report = await Relay(sources, FAST).drain()
     assert report.parked == []
+    await assert_forgotten_everywhere(sources, settings, customer)
+
+
+async def test_a_token_minted_before_delete_user_writes_nothing_afterwards(
+    client: httpx.AsyncClient, sources: Sources, settings: Settings, customer: dict[str, Any]
+) -> None:
+    """The forgotten user's token is still signed and unexpired: its order, rating and cart change are refused
+    (401 UNAUTHENTICATED) and none of them writes a row, an outbox event or a Redis cart. Their rate-limit charge
+    makes a bucket that expires by itself within about a second (full again)."""
+    user_id = customer["id"]
+    assert await gql(client, DELETE, {"id": str(user_id)}, admin=True) == {"data": {"deleteUser": str(user_id)}}
+    await Relay(sources, FAST).drain()  # the cart and the rest are gone from Redis, MongoDB and Neo4j
+    async with sources.mysql.engine.connect() as conn:
+        outbox_before = (await conn.execute(select(func.count()).select_from(t.outbox))).scalar_one()
+    headers = {"Authorization": "Bearer " + token_for(user_id)}
+    writes = [
+        (CREATE, {"items": [line(PRODUCT_ID, 1)], "key": f"after-forget-{user_id}"}),
+        ("mutation ($p: ID!) { rateProduct(productId: $p, rating: 5) { id } }", {"p": str(OTHER_ID)}),
+        ("mutation ($p: ID!) { addToCart(productId: $p) { items { quantity } } }", {"p": str(OTHER_ID)}),
+    ]
+    for query, variables in writes:
+        response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        assert response.status_code == 401, response.text
+        assert codes(response.json()) == ["UNAUTHENTICATED"], response.text
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    async with sources.mysql.engine.connect() as conn:
+        orders = select(func.count()).select_from(t.orders).where(t.orders.c.user_id == user_id)
+        assert (await conn.execute(orders)).scalar_one() == 1  # the one placed before deleteUser, kept
+        ratings = select(func.count()).select_from(t.ratings).where(t.ratings.c.user_id == user_id)
+        assert (await conn.execute(ratings)).scalar_one() == 0
+        snapshots = select(func.count()).select_from(t.cart_snapshots).where(t.cart_snapshots.c.user_id == user_id)
+        assert (await conn.execute(snapshots)).scalar_one() == 0
+        assert (await conn.execute(select(func.count()).select_from(t.outbox))).scalar_one() == outbox_before
+    assert await sources.redis.client.exists(redis_carts.user_key(user_id)) == 0
+
+    async def no_keys_left() -> bool:  # the refused requests' rate-limit charge: a bucket that expires once full
+        return await redis_keys(sources, settings, customer) == []
+
+    assert await eventually(no_keys_left, timeout=10)
     await assert_forgotten_everywhere(sources, settings, customer)
 
 

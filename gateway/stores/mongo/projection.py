@@ -4,6 +4,7 @@ created when missing. Every write is an upsert or keyed by id, so a replay chang
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReplaceOne
@@ -11,7 +12,7 @@ from pymongo.errors import BulkWriteError
 
 from gateway.stores.guard import guarded
 from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
-from gateway.stores.mongo.schema import EVENTS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
+from gateway.stores.mongo.schema import EVENTS, FORGOTTEN_USERS, PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES
 
 DUPLICATE_KEY = 11000
 
@@ -84,9 +85,13 @@ async def forget_product(source: MongoSource, timeout: float, product_id: int) -
 
 async def forget_user(source: MongoSource, timeout: float, user_id: int) -> list[str]:
     """A forgotten user's profile and behaviour events go; answers the guest session ids those events named (their
-    carts in Redis go too). Idempotent: a replay finds nothing left."""
+    carts in Redis go too). Idempotent: a replay finds nothing left. The user's tombstone is written first: an event
+    recorder whose batch lands after the delete finds it and removes what it wrote (recorder.py)."""
 
     async def run() -> list[str]:
+        await source.db[FORGOTTEN_USERS].update_one(
+            {"_id": user_id}, {"$setOnInsert": {"at": datetime.now(UTC)}}, upsert=True
+        )
         sessions = await source.db[EVENTS].distinct("session_id", {"user_id": user_id})
         await source.db[EVENTS].delete_many({"user_id": user_id})
         await source.db[USER_PROFILES].delete_one({"_id": user_id})

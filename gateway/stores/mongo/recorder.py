@@ -11,6 +11,8 @@ raises and never fails the request that records (docs/analytics.md).
   ``events_buffer_size`` events of an outage; later ones are dropped and counted. Every event has its ``_id``
   from the moment it is recorded, so a batch that was written but whose answer was lost (a timeout) is written
   again without duplicates (the duplicate-key errors are ignored).
+- **Forgotten users.** An event of a user that deleteUser forgot meanwhile (buffered before, or recorded from a
+  token still valid after) is deleted right after its batch is written, and counted as ``dropped_forgotten``.
 - **Shutdown.** ``close()`` writes what is buffered, within the store's time bound; what is left is dropped and
   counted (``dropped_shutdown``). A process that is killed loses its buffer: at most ``events_buffer_size``
   events, normally the last ``events_flush_interval_s`` worth of them.
@@ -24,7 +26,6 @@ import contextvars
 import logging
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
@@ -35,7 +36,7 @@ from gateway.observability.metrics import observe_events
 from gateway.stores.guard import guarded
 from gateway.stores.mongo.client import DRIVER_ERRORS, Document, MongoSource
 from gateway.stores.mongo.documents import Event, EventType
-from gateway.stores.mongo.schema import EVENTS
+from gateway.stores.mongo.schema import EVENTS, FORGOTTEN_USERS
 
 log = logging.getLogger("gateway.events")
 
@@ -158,7 +159,7 @@ class EventRecorder:
             observe_events("dropped_error", len(batch) - len(docs))
         if not docs:
             return
-        await guarded(
+        forgotten = await guarded(
             self.source,
             self.source.timeout,
             _insert_new(self.source, docs),
@@ -166,7 +167,9 @@ class EventRecorder:
             operation="events_record",
             keys=(),
         )
-        observe_events("written", len(docs))
+        if forgotten:
+            observe_events("dropped_forgotten", forgotten)
+        observe_events("written", len(docs) - forgotten)
 
     async def close(self) -> None:
         """Stop the task and write what is buffered (bounded by the store's timeout); count the rest as dropped."""
@@ -195,8 +198,11 @@ def _valid(doc: Document) -> bool:
     return True
 
 
-async def _insert_new(source: MongoSource, docs: list[Document]) -> Any:
-    """Insert the batch; ids already there (a retried batch that had been written) are ignored."""
+async def _insert_new(source: MongoSource, docs: list[Document]) -> int:
+    """Insert the batch; ids already there (a retried batch that had been written) are ignored. Then the events of
+    users forgotten meanwhile are deleted again: deleteUser writes the user's tombstone before it deletes the
+    events, and this looks for tombstones after inserting, so one of the two always sees the other's write. Answers
+    how many of the batch's events were such."""
     try:
         await source.db[EVENTS].insert_many(docs, ordered=False)
     except BulkWriteError as exc:
@@ -204,3 +210,12 @@ async def _insert_new(source: MongoSource, docs: list[Document]) -> Any:
             raise
         if exc.details.get("writeConcernErrors"):
             raise
+    users = sorted({doc["user_id"] for doc in docs if doc.get("user_id") is not None})
+    if not users:
+        return 0
+    forgotten = {doc["_id"] async for doc in source.db[FORGOTTEN_USERS].find({"_id": {"$in": users}}, {"_id": 1})}
+    if not forgotten:
+        return 0
+    ids = [doc["_id"] for doc in docs if doc.get("user_id") in forgotten]
+    await source.db[EVENTS].delete_many({"_id": {"$in": ids}})
+    return len(ids)

@@ -13,8 +13,9 @@ PRODUCT_METRICS = "product_metrics"  # {_id: product_id, rating_avg, rating_coun
 USER_PROFILES = "user_profiles"  # {_id: user_id, preferences{genres[]...}, stats{...}}
 EVENTS = "events"  # {user_id, session_id, type, product_id, ts}
 ATTRIBUTE_REGISTRY = "attribute_registry"  # {_id: category_id, attributes: {name: type}}
+FORGOTTEN_USERS = "forgotten_users"  # {_id: user_id, at}: written by deleteUser's relay step before it deletes events
 
-COLLECTIONS = (PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES, EVENTS, ATTRIBUTE_REGISTRY)
+COLLECTIONS = (PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USER_PROFILES, EVENTS, ATTRIBUTE_REGISTRY, FORGOTTEN_USERS)
 
 INDEXES: dict[str, list[IndexModel]] = {
     EVENTS: [

@@ -1,12 +1,13 @@
 """A signed-in user's cart snapshot in MySQL (``cart_snapshots``), so the cart survives a Redis loss.
 
 Every change of a user's cart runs inside one MySQL transaction that first locks the user's ``users`` row
-(``FOR UPDATE``): the Redis change is made while the lock is held, and the snapshot is written from the cart Redis
-answers with. Changes of one user's cart are thereby serialized, so the snapshot is always written in the order
-the changes happened (the last one wins, and it is the newest). Restoring a cart from its snapshot takes the
-same row in share mode, so a restore never writes back a snapshot that a change is about to replace. The lock is
-on the ``users`` row rather than on the snapshot row because the snapshot row may not exist yet: locking a
-missing row takes a gap lock, and two such gap locks deadlock on insert.
+(``FOR UPDATE``; refused once the user is forgotten: gateway/stores/mysql/users.py): the Redis change is made while
+the lock is held, and the snapshot is written from the cart Redis answers with. Changes of one user's cart are
+thereby serialized, so the snapshot is always written in the order the changes happened (the last one wins, and it
+is the newest). Restoring a cart from its snapshot takes the same row in share mode, so a restore never writes back
+a snapshot that a change is about to replace. The lock is on the ``users`` row rather than on the snapshot row
+because the snapshot row may not exist yet: locking a missing row takes a gap lock, and two such gap locks deadlock
+on insert.
 
 Items are stored as ``[[product_id, quantity], ...]`` sorted by product id; an empty cart has no row.
 """
@@ -20,12 +21,12 @@ from typing import TypeVar
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.errors import NotFound
 from gateway.stores.guard import guarded
 from gateway.stores.mysql import tables as t
 from gateway.stores.mysql.client import DRIVER_ERRORS, MySQLSource
 from gateway.stores.mysql.retry import lock_conflict, retried
 from gateway.stores.mysql.transactions import now
+from gateway.stores.mysql.users import lock_user
 
 T = TypeVar("T")
 Items = dict[int, int]
@@ -56,14 +57,6 @@ async def _snapshot(conn: AsyncConnection, user_id: int, max_age_s: int) -> Snap
     return Snapshot(items if ttl_s > 0 else {}, int(version), ttl_s)
 
 
-async def _lock_user(conn: AsyncConnection, user_id: int, *, shared: bool) -> None:
-    found = (
-        await conn.execute(select(t.users.c.id).where(t.users.c.id == user_id).with_for_update(read=shared))
-    ).first()
-    if found is None:
-        raise NotFound(f"user {user_id} not found")
-
-
 async def _locked(
     source: MySQLSource,
     timeout: float,
@@ -80,7 +73,7 @@ async def _locked(
     async def run() -> T:
         nonlocal held
         async with source.engine.begin() as conn:
-            await _lock_user(conn, user_id, shared=shared)
+            await lock_user(conn, user_id, shared=shared)
             held = True
             return await work(conn)
 

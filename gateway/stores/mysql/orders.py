@@ -3,6 +3,9 @@
 createOrder locks the inventory rows of its products in id order (``SELECT ... FOR UPDATE``), so concurrent
 orders queue on the rows they share and never deadlock on each other; it refuses the whole order when any line
 lacks stock. A deadlock or lock wait timeout (which unique-key inserts can still cause) rolls back and retries.
+
+An order or a rating is written only while the user's row is locked in share mode and not forgotten
+(gateway/stores/mysql/users.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gateway.stores.mysql import tables as t
 from gateway.stores.mysql.client import MySQLSource
 from gateway.stores.mysql.outbox import outbox_row
 from gateway.stores.mysql.transactions import now, transaction
+from gateway.stores.mysql.users import lock_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ async def create_order(
     ids = [line.product_id for line in lines]
 
     async def work(conn: AsyncConnection) -> tuple[int, bool]:
+        await lock_user(conn, user_id, shared=True)
         found = await _existing(conn, idempotency_key)
         if found is not None:
             return _same_request(found, user_id, request_hash), False
@@ -184,6 +189,7 @@ async def change_status(source: MySQLSource, timeout: float, *, order_id: int, s
 
 async def upsert_rating(source: MySQLSource, timeout: float, *, user_id: int, product_id: int, rating: int) -> None:
     async def work(conn: AsyncConnection) -> None:
+        await lock_user(conn, user_id, shared=True)
         if (await conn.execute(select(t.products.c.id).where(t.products.c.id == product_id))).first() is None:
             raise NotFound(f"product {product_id} not found")
         at = now()

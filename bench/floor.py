@@ -152,7 +152,9 @@ async def product_page(request: Request) -> Response:
     categories = await stores.sql(CATEGORIES % int(product_id))
     document = await stores.db["product_attributes"].find_one({"_id": product_id})
     metrics = await stores.db["product_metrics"].find_one({"_id": product_id})
-    (together,) = await stores.cypher(neo4j_reads.BOUGHT_TOGETHER, ids=[product_id], limit=5) or [{"items": []}]
+    (together,) = await stores.cypher(
+        neo4j_reads.BOUGHT_TOGETHER, ids=[product_id], limit=5, fanout=neo4j_reads.FANOUT
+    ) or [{"items": []}]
     others = await stores.products([item["id"] for item in together["items"]])
     page = {
         "id": str(row[0]),
@@ -178,7 +180,12 @@ async def user_page(request: Request) -> Response:
     (user,) = await stores.sql(USER, (user_id,))
     orders, lines, products = await stores.orders_with_lines(user_id, 20)
     r = neo4j_recommendations
-    params = {"recent": r.RECENT, "decay": 0.5 ** (1 / r.HALF_LIFE), "neighbours": r.GRAPH_NEIGHBOURS}
+    params = {
+        "recent": r.RECENT,
+        "decay": 0.5 ** (1 / r.HALF_LIFE),
+        "neighbours": r.GRAPH_NEIGHBOURS,
+        "fanout": neo4j_reads.FANOUT,
+    }
     (found,) = await stores.cypher(r.GRAPH, ids=[user_id], limit=10, **params)
     recommended = await stores.products([item["id"] for item in found["items"]])
     nodes = [

@@ -54,7 +54,7 @@ async def neo4j_profile(sources: Sources, cypher: str, params: dict[str, Any]) -
 
 async def neo4j_heavy(sources: Sources, user_id: int, timeout_s: float = 120.0) -> dict[str, Any]:
     """PROFILE of one heavy user's recommendations: its db hits and time, or what the server answered instead."""
-    params = {"ids": [user_id], "limit": 10, "neighbours": graph.NEIGHBOURS}
+    params = {"ids": [user_id], "limit": 10, "neighbours": graph.NEIGHBOURS, "fanout": graph.FANOUT}
     start = time.perf_counter()
     try:
         hits = await asyncio.wait_for(neo4j_profile(sources, graph.RECOMMENDATIONS, params), timeout_s)
@@ -109,10 +109,17 @@ async def store_plans(
         ),
     }
     recs = [
-        await neo4j_profile(sources, graph.RECOMMENDATIONS, {"ids": [u], "limit": 10, "neighbours": graph.NEIGHBOURS})
+        await neo4j_profile(
+            sources,
+            graph.RECOMMENDATIONS,
+            {"ids": [u], "limit": 10, "neighbours": graph.NEIGHBOURS, "fanout": graph.FANOUT},
+        )
         for u in users[:5]
     ]
-    together = [await neo4j_profile(sources, graph.BOUGHT_TOGETHER, {"ids": [p], "limit": 5}) for p in products[:5]]
+    together = [
+        await neo4j_profile(sources, graph.BOUGHT_TOGETHER, {"ids": [p], "limit": 5, "fanout": graph.FANOUT})
+        for p in products[:5]
+    ]
     plans["neo4j_recommendations_db_hits"] = statistics.median(recs)
     plans["neo4j_bought_together_db_hits"] = statistics.median(together)
     plans["neo4j_edges_past_user_products"] = await neo4j_degrees(sources, users[:5])

@@ -54,8 +54,12 @@ CALL (u) {
   UNWIND range(0, size(recent) - 1) AS rank
   WITH u, recent[rank] AS p, $decay ^ rank AS recency
   WITH u, p, recency / sqrt(toFloat(COUNT { (p)<-[:PURCHASED|RATED]-() })) AS weight
-  MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
-  WITH DISTINCT u, p, weight, other
+  CALL (u, p) {
+    MATCH (p)<-[:PURCHASED|RATED]-(other:User) WHERE other <> u
+    WITH DISTINCT other LIMIT $fanout
+    RETURN other
+  }
+  WITH u, p, weight, other
   WITH u, other, sum(weight) AS shared
   WITH u, other, shared / sqrt(toFloat(COUNT { (other)-[:PURCHASED|RATED]->() })) AS similarity
   ORDER BY similarity DESC, other.id LIMIT $neighbours

@@ -29,8 +29,9 @@ from gateway.domain.records import (
 FORMAT = 1  # bump when the encoding itself changes
 # What a cached recommendation list means: bump when the default strategy's scoring changes
 # (gateway/stores/neo4j/recommendations.py), so that a deploy reads lists scored the new way instead of serving
-# the old ones until they expire. 2: recency-weighted neighbours with popularity discount.
-RECOMMENDATIONS = 2
+# the old ones until they expire. 2: recency-weighted neighbours with popularity discount. 3: at most FANOUT
+# other users read per product (gateway/stores/neo4j/reads.py).
+RECOMMENDATIONS = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,9 +71,9 @@ def expected_counts(ds: Dataset) -> dict[str, int]:
     lines = sum(len(order.items) for order in ds.orders)
     mysql = [len(ds.users), len(ds.categories), len(ds.products), len(ds.orders), lines, len(ds.ratings), 0]
     registry = len({spec.category_id for spec in ds.registry})
-    mongo = [len(ds.product_documents), len(ds.products), len(ds.profiles), 0, registry]
+    mongo = [len(ds.product_documents), len(ds.products), len(ds.profiles), 0, registry, 0]
     names = [table.name for table in TABLES] + [m.PRODUCT_ATTRIBUTES, m.PRODUCT_METRICS, m.USER_PROFILES, m.EVENTS]
-    return dict(zip([*names, m.ATTRIBUTE_REGISTRY], mysql + mongo, strict=True))
+    return dict(zip([*names, m.ATTRIBUTE_REGISTRY, m.FORGOTTEN_USERS], mysql + mongo, strict=True))
 
 
 async def counts(sources: Sources) -> dict[str, int]:

@@ -3,7 +3,8 @@
 Every write of a user's own data (orders, ratings, cart changes) first locks the user's ``users`` row in the same
 transaction; deleteUser (gateway/stores/mysql/catalog.py) takes it exclusively. A write that comes after a
 deleteUser, with a token minted before it, is refused (UNAUTHENTICATED) instead of bringing the user back into the
-stores; one that came first has committed before the anonymisation, which then removes what it wrote.
+stores; one that came first committed before deleteUser could take the row, which then treats it as any earlier
+write (an order kept with the anonymised row, a rating and the cart deleted).
 """
 
 from __future__ import annotations

@@ -3,11 +3,13 @@
 What it reads: the profiles (MongoDB, through the user entity cache) and the pool's categories (MySQL: the
 products' categories in one batch, and the category tree for their ancestors). Only the weighing needs them: a
 profile that cannot be read (MongoDB down) leaves its user's list as the strategy ranked it, and so do categories
-that cannot be read; the list itself is never failed by them. Explain shows the store that failed.
+that cannot be read; the list itself is never failed by them. Explain shows the store that failed, and such an
+answer is never stored in the response cache (it has no error, but it is not the answer the stores would give).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -28,21 +30,25 @@ async def weighed(info: Resolving, user_ids: Sequence[int], answers: Sequence[An
     wanted = [(i, p) for i, p in zip(lists, preferences, strict=True) if p]
     if wanted:
         pool = sorted({s.id for i, _ in wanted for s in answers[i]})
-        categories = await _categories(info, pool)
-        if categories is not None:
+        found = await _categories(info, pool)
+        if found is not None:
+            categories, labels = found
             for i, preference in wanted:
-                out[i] = _ranked(answers[i], preference, categories)
+                out[i] = _ranked(answers[i], preference, categories, labels)
     return [answer[:limit] if isinstance(answer, list) else answer for answer in out]
 
 
-def _ranked(scored: list[Scored], preferences: Preferences, categories: dict[int, tuple[set[str], set[int]]]) -> list[Scored]:
+Categories = dict[int, tuple[set[str], set[int]]]  # product id -> names and ids of its categories and ancestors
+
+
+def _ranked(scored: list[Scored], preferences: Preferences, categories: Categories, labels: dict[int, str]) -> list[Scored]:
     weighed: list[tuple[float, int, Scored]] = []
     for rank, item in enumerate(scored):
         names, ids = categories.get(item.id, (set(), set()))
-        matched = preferences.matched(names, ids)
+        matched = preferences.matched(names, ids, labels)
         if matched:
-            shown = ", ".join(m for m in matched)
-            item = Scored(item.id, item.score * preferences.weight(len(matched)), f"{item.reason}; matches your preferences ({shown})")
+            score = item.score * preferences.weight(len(matched))
+            item = Scored(item.id, score, f"{item.reason}; matches your preferences ({', '.join(matched)})")
         weighed.append((-item.score, rank, item))
     weighed.sort(key=lambda entry: (entry[0], entry[1]))  # ties keep the strategy's order
     return [item for _, _, item in weighed]
@@ -56,6 +62,7 @@ async def _preferences(info: Resolving, user_ids: list[int]) -> list[Preferences
     for user_id, profile in zip(user_ids, profiles, strict=True):
         if isinstance(profile, BaseException):
             log.info("recommendations of user %s not weighed: profile unavailable (%s)", user_id, profile)
+            info.context.uncacheable = True  # an unweighed answer is not stored for the response cache
             out.append(None)
         elif isinstance(profile, ProfileRecord):
             found = Preferences.stored(profile.preferences)
@@ -65,23 +72,26 @@ async def _preferences(info: Resolving, user_ids: list[int]) -> list[Preferences
     return out
 
 
-async def _categories(info: Resolving, product_ids: list[int]) -> dict[int, tuple[set[str], set[int]]] | None:
-    """Per product, the names and ids of its categories and their ancestors; None when MySQL cannot say."""
+async def _categories(info: Resolving, product_ids: list[int]) -> tuple[Categories, dict[int, str]] | None:
+    """Per product, the names and ids of its categories and their ancestors, and every category's name; None when
+    MySQL cannot say."""
     loaders = info.context.loaders
-    direct = await loaders.categories_by_product.get_many(product_ids)
-    (tree,) = await loaders.category_tree.get_many(["all"])
+    direct, (tree,) = await asyncio.gather(
+        loaders.categories_by_product.get_many(product_ids), loaders.category_tree.get_many(["all"])
+    )
     if isinstance(tree, BaseException) or any(isinstance(d, BaseException) for d in direct):
         log.info("recommendations not weighed: categories unavailable")
+        info.context.uncacheable = True
         return None
     parent = {c.id: c.parent_id for c in tree}
     name = {c.id: c.name for c in tree}
-    out: dict[int, tuple[set[str], set[int]]] = {}
+    out: Categories = {}
     for product_id, own in zip(product_ids, direct, strict=True):
         ids: set[int] = set()
         for category in own if isinstance(own, list) else ():
             _climb(category, parent, ids)
         out[product_id] = ({name[c] for c in ids if c in name}, ids)
-    return out
+    return out, name
 
 
 def _climb(category: CategoryRecord, parent: dict[int, int | None], ids: set[int]) -> None:

@@ -18,6 +18,7 @@ def test_a_product_matches_genres_by_name_and_categories_by_id() -> None:
     assert preferences.matched({"drama", "Movies"}, {1, 9}) == ["Drama"]
     assert preferences.matched({"Film-Noir", "Drama"}, {7, 1}) == ["Drama", "film-noir", "#7"]
     assert preferences.matched(set(), set()) == []
+    assert preferences.matched({"Horror"}, {7}, {7: "Horror"}) == ["Horror"]  # a category by its name
 
 
 def test_the_weight_grows_with_the_share_of_preferences_matched() -> None:

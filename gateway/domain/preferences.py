@@ -40,13 +40,13 @@ class Preferences:
     def __len__(self) -> int:
         return len(self.genres) + len(self.category_ids)
 
-    def matched(self, names: Iterable[str], ids: Iterable[int]) -> list[str]:
-        """The preferences a product with these category names and ids (its own and their ancestors') matches,
-        by name: genres as written, categories as ``#<id>``."""
+    def matched(self, names: Iterable[str], ids: Iterable[int], labels: Mapping[int, str] | None = None) -> list[str]:
+        """The preferences a product with these category names and ids (its own and their ancestors') matches:
+        genres as written, categories by their ``labels`` (else ``#<id>``)."""
         lowered = {name.casefold() for name in names}
         have = set(ids)
         found = [genre for genre in self.genres if genre.casefold() in lowered]
-        return found + [f"#{c}" for c in self.category_ids if c in have]
+        return found + [(labels or {}).get(c, f"#{c}") for c in self.category_ids if c in have]
 
     def weight(self, matched: int) -> float:
         """The factor of a product's score that matches ``matched`` of these preferences."""

@@ -13,7 +13,8 @@ and two reference recommenders computed from the same training interactions.
 Both rank the whole catalogue (full ranking, no sampled negatives). ``recency_neighbours`` is the gateway's
 ``graph`` strategy (gateway/stores/neo4j/recommendations.py) in matrix form: the bench checks the Cypher against it
 and tunes its constants with it on a validation split; ``weighed`` is the weighing by preferred genres
-(``usePreferences``), and ``liked_genres`` the preferences the bench derives from training ratings. ``held_out_present`` looks for held-out pairs in the stores.
+(``usePreferences``), and ``liked_genres`` the preferences the bench derives from training ratings.
+``held_out_present`` looks for held-out pairs in the stores.
 
 numpy is a development dependency, hence this module lives in bench/, outside the shipped package.
 """

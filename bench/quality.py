@@ -66,7 +66,7 @@ ADMIN_ID = 1  # any seeded user; the role makes the admin
 STRATEGIES = {member.name: member.strategy for member in RecommendationStrategy}  # GraphQL enum -> strategy
 WARM_UPS = 3  # at most, of the first batch: on a cold page cache it may time out (then it is sent again)
 TUNING = {"half_life": (1.0, 2.0, 4.0), "neighbours": (50, 100, 200)}  # validation grid, recent = recs.RECENT
-BOOSTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # validation grid of the preferences' weight
+BOOSTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0, 2.0)  # validation grid of the preferences' weight
 WEIGHED = "graph+preferences"  # the preference-aware list's key among the asked
 
 
@@ -122,7 +122,9 @@ class Data:
     def liked(self, without: dict[int, int] | None = None) -> dict[int, list[str]]:
         """Each user's preferred genres from their training ratings (less ``without``'s (user, film) pairs)."""
         left = without or {}
-        stars = ((r.user_id, r.product_id, r.rating) for r in self.dataset.ratings if left.get(r.user_id) != r.product_id)
+        stars = (
+            (r.user_id, r.product_id, r.rating) for r in self.dataset.ratings if left.get(r.user_id) != r.product_id
+        )
         return evaluation.liked_genres(stars, self.genres_of)
 
 
@@ -419,8 +421,9 @@ def write_section(args: argparse.Namespace, versions: list[str], body: str) -> N
         "httpx ASGITransport, default limits, entity cache off so that every list is computed in this run); the "
         f"preference-aware row's are its answers to `recommendations(userId, limit: {TOP}, strategy: GRAPH, "
         "usePreferences: true)` once `updateProfile` has set each user's preferred genres, derived from their "
-        "training ratings only; the baselines are computed by the bench from the same training ratings (bench/evaluation.py). HR@10: share of "
-        "users whose held-out product is in their top 10; NDCG@10: mean of 1/log2(rank + 1) (0 when absent).\n\n" + body
+        "training ratings only; the baselines are computed by the bench from the same training ratings "
+        "(bench/evaluation.py). HR@10: share of users whose held-out product is in their top 10; NDCG@10: mean of "
+        "1/log2(rank + 1) (0 when absent).\n\n" + body
     )
     replace_section(ROOT / "BENCHMARKS.md", SECTION, text)  # this section only; the contents regenerated
 

@@ -62,7 +62,9 @@ class GraphBatches:
         answers: dict[TopKey, list[Scored]] = {}
         for category in dict.fromkeys(key.id for key in keys):
             group = [key for key in keys if key.id == category]
-            top = await neo4j_reads.popular_products(self.sources.neo4j, limit=max(k.limit for k in group), category=category)
+            top = await neo4j_reads.popular_products(
+                self.sources.neo4j, limit=max(k.limit for k in group), category=category
+            )
             answers.update((key, top[: key.limit]) for key in group)
         return [answers[key] for key in keys]
 

@@ -41,7 +41,9 @@ async def weighed(info: Resolving, user_ids: Sequence[int], answers: Sequence[An
 Categories = dict[int, tuple[set[str], set[int]]]  # product id -> names and ids of its categories and ancestors
 
 
-def _ranked(scored: list[Scored], preferences: Preferences, categories: Categories, labels: dict[int, str]) -> list[Scored]:
+def _ranked(
+    scored: list[Scored], preferences: Preferences, categories: Categories, labels: dict[int, str]
+) -> list[Scored]:
     weighed: list[tuple[float, int, Scored]] = []
     for rank, item in enumerate(scored):
         names, ids = categories.get(item.id, (set(), set()))

@@ -19,9 +19,7 @@ from resolvers.info import Resolving
 from resolvers.permissions import signed_in
 
 
-async def update_preferences(
-    info: Resolving, genres: Sequence[str] | None, category_ids: Sequence[str] | None
-) -> int:
+async def update_preferences(info: Resolving, genres: Sequence[str] | None, category_ids: Sequence[str] | None) -> int:
     """Replace the lists given (``[]`` empties one; one not given is kept); answers the viewer's id."""
     viewer = signed_in(info)
     if genres is None and category_ids is None:

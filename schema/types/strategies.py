@@ -35,5 +35,5 @@ CATEGORY_ID = strawberry.argument(
 )
 USE_PREFERENCES = strawberry.argument(
     description="Weigh the list by the user's profile preferences (updateProfile): a product matching them scores up "
-    "to 1.5 times as much. Without the profile (MongoDB down) the list comes unweighed."
+    "to 1.15 times as much. Without the profile (MongoDB down) the list comes unweighed."
 )

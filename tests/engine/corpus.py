@@ -209,7 +209,7 @@ ADDED_QUERIES: tuple[tuple[str, dict[str, Any]], ...] = (
         {},
     ),
     (
-        "query ($c: ID, $p: Boolean!, $s: RecommendationStrategy!) { recommendations(userId: \"5\", limit: 3, "
+        'query ($c: ID, $p: Boolean!, $s: RecommendationStrategy!) { recommendations(userId: "5", limit: 3, '
         "strategy: $s, categoryId: $c, usePreferences: $p) { score reason product { id title } } }",
         {"c": "3", "p": True, "s": "POPULAR"},
     ),
@@ -222,7 +222,7 @@ ADDED_QUERIES: tuple[tuple[str, dict[str, Any]], ...] = (
     ('{ recommendations(userId: "5", categoryId: "nope") { score } user(id: "1") { name } }', {}),
     ('{ user(id: "655") { recommendations(categoryId: "9999", usePreferences: true) { score } } }', {}),
     ('{ recommendations(userId: "999999", categoryId: "3", usePreferences: true) { product { id } } }', {}),
-    ('{ viewer { recommendations(usePreferences: true, limit: 101) { score } name } }', {}),
+    ("{ viewer { recommendations(usePreferences: true, limit: 101) { score } name } }", {}),
 )
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, update
 
@@ -75,8 +76,11 @@ async def test_a_rating_brings_the_profile_stats_along(
     assert await stored_stats(sources, RATER) == expected
 
 
+@pytest.mark.usefixtures("newcomer_cleanup")
 async def test_ratings_before_the_profile_exists_count(
-    client: httpx.AsyncClient, sources: Sources, newcomer_cleanup: None, stocked: list[int]  # noqa: F811
+    client: httpx.AsyncClient,
+    sources: Sources,
+    stocked: list[int],
 ) -> None:
     """The profile is made by ``user.registered``; a rating event may reach a relay first (another aggregate):
     it makes no profile, and its statistics are written when the profile is made."""

@@ -42,7 +42,9 @@ async def test_update_profile_sets_the_lists_given(
     client: httpx.AsyncClient, sources: Sources, profile: dict[str, Any]
 ) -> None:
     await gql(client, PROFILE, user=USER)  # the user and profile are in the entity cache now
-    body = await gql(client, UPDATE, {"p": {"genres": ["drama", " Film-Noir", "Drama"], "categoryIds": ["3"]}}, user=USER)
+    body = await gql(
+        client, UPDATE, {"p": {"genres": ["drama", " Film-Noir", "Drama"], "categoryIds": ["3"]}}, user=USER
+    )
     assert "errors" not in body, body
     answer = body["data"]["updateProfile"]
     assert answer["id"] == str(USER)
@@ -55,7 +57,10 @@ async def test_update_profile_sets_the_lists_given(
 
     # A list not given is kept; [] empties one.
     body = await gql(client, UPDATE, {"p": {"categoryIds": []}}, user=USER)
-    assert body["data"]["updateProfile"]["profile"]["preferences"] == {"genres": ["Drama", "Film-Noir"], "category_ids": []}
+    assert body["data"]["updateProfile"]["profile"]["preferences"] == {
+        "genres": ["Drama", "Film-Noir"],
+        "category_ids": [],
+    }
     body = await gql(client, UPDATE, {"p": {"genres": ["Comedy"]}}, user=USER)
     assert body["data"]["updateProfile"]["profile"]["preferences"] == {"genres": ["Comedy"], "category_ids": []}
 

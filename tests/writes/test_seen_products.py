@@ -55,7 +55,9 @@ async def test_rated_or_bought_products_are_left_out(
     client: httpx.AsyncClient, sources: Sources, histories: None, strategy: str
 ) -> None:
     for n, helper in enumerate(HELPERS):
-        body = await order(client, helper, f"seen-products-{strategy}-{n}", [line(PRODUCT_ID, 400), line(OTHER_ID, 400)])
+        body = await order(
+            client, helper, f"seen-products-{strategy}-{n}", [line(PRODUCT_ID, 400), line(OTHER_ID, 400)]
+        )
         assert "errors" not in body, body
         await _rate(client, helper, PRODUCT_ID)
         await _rate(client, helper, OTHER_ID)

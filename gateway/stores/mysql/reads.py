@@ -286,5 +286,8 @@ async def user_rating_inputs(source: MySQLSource, user_ids: Sequence[int]) -> di
         .where(r.c.user_id.in_(user_ids))
         .group_by(r.c.user_id)
     )
-    found = {row["user_id"]: (int(row["n"]), int(row["stars"])) for row in await _rows(source, "user_rating_stats", user_ids, statement)}
+    found = {
+        row["user_id"]: (int(row["n"]), int(row["stars"]))
+        for row in await _rows(source, "user_rating_stats", user_ids, statement)
+    }
     return {key: found.get(key, (0, 0)) for key in user_ids}

@@ -71,6 +71,7 @@ RETURN uid AS key, items
 """
 )
 
+
 def in_category(node: LiteralString) -> LiteralString:
     """A condition on ``node`` (a Product): it is in the category ``$category`` or one of its subcategories."""
     return "EXISTS { (" + node + ")-[:IN_CATEGORY]->(:Category)-[:SUBCATEGORY_OF*0..]->(:Category {id: $category}) }"
@@ -141,5 +142,7 @@ async def popular_products(source: Neo4jSource, *, limit: int, category: int | N
     else:
         match = "MATCH (p:Product)<-[e:PURCHASED]-(:User)\n"
         cypher = POPULAR.replace(match, match + "WHERE " + in_category("p") + "\n")
-        rows = await records(source, "popular_products_in_category", (category,), cypher, {"limit": limit, "category": category})
+        rows = await records(
+            source, "popular_products_in_category", (category,), cypher, {"limit": limit, "category": category}
+        )
     return [Scored(row["id"], float(row["units"]), popular_reason(row)) for row in rows]

@@ -340,6 +340,7 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
         f"{moved} users and hold a film matching the preferences for {lifted}; they equal the matrix form's "
         f"(`recency_neighbours`, then `weighed`) for {same_weighed} of {len(users)} users, which scores HR@{TOP} "
         f"{evaluation.evaluate(model_weighed, data.held_out, TOP).hit_rate:.4f}.",
+        verdict(asked, data.held_out),
         f"- Held out: {len(users)} ratings, one per user; seeded: {len(data.dataset.ratings):,} ratings, "
         f"{len(data.dataset.orders):,} orders. Before asking, the held-out pairs were found in no store (MySQL ratings "
         "and order lines, MongoDB events, Neo4j relationships of any type), while the same check found each user's "
@@ -347,6 +348,34 @@ async def run(args: argparse.Namespace) -> tuple[list[str], str]:
     ]
     body = "\n".join([*table, "", *notes, "", *tuning_block(data)]) + "\n"
     return versions, body
+
+
+def verdict(asked: dict[str, Asked], held_out: dict[int, int]) -> str:
+    """What the weighing did to the held-out films, against the same lists unweighed."""
+    plain, weighed = (
+        evaluation.evaluate(asked["graph"].lists, held_out, TOP),
+        evaluation.evaluate(asked[WEIGHED].lists, held_out, TOP),
+    )
+    ranks = {
+        name: {u: evaluation.rank_of(asked[name].lists[u], item, TOP) for u, item in held_out.items()}
+        for name in ("graph", WEIGHED)
+    }
+    gained = sum(1 for u in held_out if ranks[WEIGHED][u] is not None and ranks["graph"][u] is None)
+    lost = sum(1 for u in held_out if ranks[WEIGHED][u] is None and ranks["graph"][u] is not None)
+    up = sum(1 for u in held_out if (a := ranks[WEIGHED][u]) is not None and (b := ranks["graph"][u]) and a < b)
+    down = sum(1 for u in held_out if (a := ranks[WEIGHED][u]) is not None and (b := ranks["graph"][u]) and a > b)
+    if weighed.ndcg > plain.ndcg and weighed.hit_rate >= plain.hit_rate:
+        said = "helps"
+    elif weighed.ndcg < plain.ndcg and weighed.hit_rate <= plain.hit_rate:
+        said = "does not help"
+    else:
+        said = "is mixed"
+    return (
+        f"- On the held-out ratings the weighing {said}: HR@{TOP} {weighed.hit_rate:.4f} against `GRAPH`'s "
+        f"{plain.hit_rate:.4f}, NDCG@{TOP} {weighed.ndcg:.4f} against {plain.ndcg:.4f}; held-out films brought into "
+        f"the top {TOP}: {gained}, pushed out: {lost}; ranked higher: {up}, lower: {down}. The validation split "
+        "(below) had favoured the weight chosen."
+    )
 
 
 async def set_preferences(http: httpx.AsyncClient, settings: Settings, liked: dict[int, list[str]]) -> float:

@@ -12,7 +12,9 @@ and two reference recommenders computed from the same training interactions.
 
 Both rank the whole catalogue (full ranking, no sampled negatives). ``recency_neighbours`` is the gateway's
 ``graph`` strategy (gateway/stores/neo4j/recommendations.py) in matrix form: the bench checks the Cypher against it
-and tunes its constants with it on a validation split. ``held_out_present`` looks for held-out pairs in the stores.
+and tunes its constants with it on a validation split; ``weighed`` is the weighing by preferred genres
+(``usePreferences``), and ``liked_genres`` the preferences the bench derives from training ratings.
+``held_out_present`` looks for held-out pairs in the stores.
 
 numpy is a development dependency, hence this module lives in bench/, outside the shipped package.
 """
@@ -141,6 +143,48 @@ def recency_neighbours(
     beyond = np.argsort(-similarity, axis=1, kind="stable")[:, neighbours:]
     np.put_along_axis(similarity, beyond, 0.0, axis=1)
     return Scores(users, items, similarity @ matrix / np.sqrt(counts), matrix > 0)
+
+
+def liked_genres(
+    ratings: Iterable[tuple[int, int, int]], genres_of: Mapping[int, Collection[str]], *, top: int = 3, liked: int = 4
+) -> dict[int, list[str]]:
+    """Per user, the ``top`` genres most frequent among the items they rated ``liked`` or more (ties to the name
+    first in order): the preferences the bench gives each user, from ``(user, item, stars)`` training ratings only.
+    The rule seeding uses for a profile's genres (gateway/jobs/datasets/movielens.py)."""
+    counts: dict[int, dict[str, int]] = {}
+    for user, item, stars in ratings:
+        mine = counts.setdefault(user, {})
+        if stars >= liked:
+            for genre in genres_of.get(item, ()):
+                mine[genre] = mine.get(genre, 0) + 1
+    return {user: [g for g, _ in sorted(c.items(), key=lambda gc: (-gc[1], gc[0]))[:top]] for user, c in counts.items()}
+
+
+def weighed(
+    scores: Scores,
+    users: Iterable[int],
+    preferences: Mapping[int, Sequence[str]],
+    genres_of: Mapping[int, Collection[str]],
+    *,
+    boost: float,
+    pool: int,
+    n: int,
+) -> dict[int, list[int]]:
+    """``scores``' best ``pool`` unseen items per user weighed by the user's preferred genres as the gateway weighs
+    them (gateway/domain/preferences.py): ``score · (1 + boost · matched / len(preferences))``, sorted again (ties
+    keep the order), the best ``n``."""
+    row_of = {user: row for row, user in enumerate(scores.users)}
+    column = {item: index for index, item in enumerate(scores.items)}
+    out: dict[int, list[int]] = {}
+    for user, ranked in scores.top(pool, users).items():
+        liked = set(preferences.get(user, ()))
+        values = scores.values[row_of[user]]
+        keyed = []
+        for rank, item in enumerate(ranked):
+            matched = len(liked & set(genres_of.get(item, ()))) / len(liked) if liked else 0.0
+            keyed.append((-float(values[column[item]]) * (1 + boost * matched), rank, item))
+        out[user] = [item for _, _, item in sorted(keyed)[:n]]
+    return out
 
 
 async def held_out_present(sources: Sources, pairs: Sequence[tuple[int, int]]) -> dict[str, int]:

@@ -57,7 +57,10 @@ class Batcher(Generic[K, V]):
         memo = self._memo
         pending = self._enqueue(keys)
         for future in pending:
-            await future
+            if not future.done():
+                # Shielded: the batch is shared, and a caller cancelled while it waits (graphql-core cancels the
+                # rest of a subtree a null went up through) would otherwise cancel it for every other caller.
+                await asyncio.shield(future)
         return [memo.get(key, _LOST) for key in keys]
 
     def known(self, key: K) -> bool:

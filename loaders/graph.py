@@ -30,11 +30,11 @@ class GraphBatches:
         self.sources = sources
 
     async def recommendations(self, keys: list[RecommendationKey]) -> Sequence[list[Scored] | None]:
-        """One query per strategy among the keys (a request usually asks for one)."""
+        """One query per strategy and category among the keys (a request usually asks for one)."""
         answers: dict[RecommendationKey, list[Scored] | None] = {}
-        for strategy in dict.fromkeys(key.strategy for key in keys):
-            group = [key for key in keys if key.strategy == strategy]
-            query = functools.partial(neo4j_recommendations.recommendations, strategy=strategy)
+        for strategy, category in dict.fromkeys((key.strategy, key.category) for key in keys):
+            group = [key for key in keys if (key.strategy, key.category) == (strategy, category)]
+            query = functools.partial(neo4j_recommendations.recommendations, strategy=strategy, category=category)
             answers.update(zip(group, await _top(query, self.sources.neo4j, group), strict=True))
         return [answers[key] for key in keys]
 
@@ -56,6 +56,17 @@ class GraphBatches:
         """The popular products as the cache holds them (one list, key 0): the longest list a client may ask for."""
         top = await neo4j_reads.popular_products(self.sources.neo4j, limit=MAX_TOP)
         return [{"items": tuple(top)} for _ in keys]
+
+    async def popular_in(self, keys: list[TopKey]) -> Sequence[list[Scored]]:
+        """The best sellers in a category (``TopKey(category, limit)``): one query per category."""
+        answers: dict[TopKey, list[Scored]] = {}
+        for category in dict.fromkeys(key.id for key in keys):
+            group = [key for key in keys if key.id == category]
+            top = await neo4j_reads.popular_products(
+                self.sources.neo4j, limit=max(k.limit for k in group), category=category
+            )
+            answers.update((key, top[: key.limit]) for key in group)
+        return [answers[key] for key in keys]
 
     async def popular(self, limits: list[int]) -> Sequence[list[Scored]]:
         top = await neo4j_reads.popular_products(self.sources.neo4j, limit=max(limits))

@@ -26,8 +26,11 @@ class TopKey(NamedTuple):
 
 
 class RecommendationKey(NamedTuple):
-    """A user's best ``limit`` recommendations by ``strategy`` (gateway/stores/neo4j/recommendations.py)."""
+    """A user's best ``limit`` recommendations by ``strategy``, in ``category`` (and its subcategories) when
+    given (gateway/stores/neo4j/recommendations.py). Only the default strategy's list without a category is
+    cached (one list per user); the preferences weigh a list after it is read, so they are no part of the key."""
 
     id: int
     limit: int
     strategy: Strategy = DEFAULT_STRATEGY
+    category: int | None = None

@@ -29,6 +29,7 @@ from gateway.domain.strategies import DEFAULT_STRATEGY
 from gateway.errors import SourceError
 from gateway.stores import Sources
 from gateway.stores.mongo import reads as mongo_reads
+from gateway.stores.mysql import reads as mysql_reads
 from loaders.backends import BackendStatus, load_backend_status
 from loaders.batcher import Batcher, Fetch
 from loaders.cached import CacheThrough, Parts
@@ -185,6 +186,17 @@ class Loaders:
         return self._batcher("categories", self._entities.categories)
 
     @cached_property
+    def category_tree(self) -> Batcher[str, list[CategoryRecord]]:
+        """Every category (one key, ``"all"``): what preferences are checked and matched against."""
+        sources = self.sources
+
+        async def tree(keys: list[str]) -> list[list[CategoryRecord]]:
+            found = await mysql_reads.all_categories(sources.mysql)
+            return [found for _ in keys]
+
+        return self._batcher("category_tree", tree, always_batch=True)
+
+    @cached_property
     def categories_by_product(self) -> Batcher[int, list[CategoryRecord]]:
         return self._batcher("categories_by_product", self._entities.categories_by_product)
 
@@ -243,18 +255,16 @@ class Loaders:
             return self._batcher("recommendations", g.recommendations)
 
         async def through_cache(keys: list[RecommendationKey]) -> list[list[Scored] | BaseException | None]:
-            """The default strategy's lists through the cache; the other strategies straight from the graph (not
-            cached: they are asked for rarely, and the cached list must mean one thing)."""
-            cached = [key for key in keys if key.strategy == DEFAULT_STRATEGY]
+            """The default strategy's lists without a category through the cache; the other strategies and every
+            list in a category straight from the graph (not cached: they are asked for rarely, and the cached list
+            must mean one thing)."""
+            cached = [key for key in keys if _cached(key)]
             user_ids = sorted({key.id for key in cached})
             lists = await cache.load("recommendations", user_ids, g.recommendation_parts) if user_ids else []
             got = dict(zip(user_ids, lists, strict=True))
-            others = [key for key in keys if key.strategy != DEFAULT_STRATEGY]
+            others = [key for key in keys if not _cached(key)]
             direct = dict(zip(others, await g.recommendations(others), strict=True)) if others else {}
-            return [
-                _top(got[key.id]["items"], key.limit) if key.strategy == DEFAULT_STRATEGY else direct[key]
-                for key in keys
-            ]
+            return [_top(got[key.id]["items"], key.limit) if _cached(key) else direct[key] for key in keys]
 
         return self._batcher("recommendations", through_cache)
 
@@ -265,6 +275,11 @@ class Loaders:
     @cached_property
     def bought_together(self) -> Batcher[TopKey, list[Scored] | None]:
         return self._batcher("bought_together", self._graph.bought_together)
+
+    @cached_property
+    def popular_in(self) -> Batcher[TopKey, list[Scored]]:
+        """The best sellers in a category (``TopKey(category, limit)``), for users the graph does not know."""
+        return self._batcher("popular_in", self._graph.popular_in)
 
     @cached_property
     def popular(self) -> Batcher[int, list[Scored]]:
@@ -311,6 +326,10 @@ def _rows_after(entities: Batcher[int, Any], fetch: Fetch[int, Any]) -> Fetch[in
         return [held[key] for key in keys]
 
     return rows
+
+
+def _cached(key: RecommendationKey) -> bool:
+    return key.strategy == DEFAULT_STRATEGY and key.category is None
 
 
 def _usable(part: Any) -> bool:

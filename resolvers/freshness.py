@@ -20,12 +20,19 @@ _LOADERS = {
 
 
 async def forget(
-    info: Resolving, *, products: Iterable[int] = (), users: Iterable[int] = (), orders: Iterable[int] = ()
+    info: Resolving,
+    *,
+    products: Iterable[int] = (),
+    users: Iterable[int] = (),
+    orders: Iterable[int] = (),
+    profiles: Iterable[int] = (),
 ) -> None:
     """Drop these products; these users with their recommendation lists (a new user's may be cached empty) and
-    the cached responses listing their orders; and the cached responses holding these orders."""
+    the cached responses listing their orders; and the cached responses holding these orders. ``profiles``: users
+    whose profile alone changed (the cached user, and the responses that read it: weighed recommendations too)."""
     entities = [("product", key) for key in products]
     entities += [(kind, key) for key in users for kind in ("user", "recommendations", "orders_of")]
+    entities += [("user", key) for key in profiles]
     entities += [("order", key) for key in orders]
     await invalidate(info.context.sources, info.context.settings, entities)
     loaders = info.context.loaders

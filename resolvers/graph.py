@@ -5,6 +5,9 @@ other lookup of the request. A user the graph does not know yet (a new customer,
 reached) gets the popular products, with that reason; one a strategy finds nothing new for gets the popular
 products they do not have.
 
+With a category, every list (the popular fallbacks too) keeps the products in it or in its subcategories; with
+preferences, the list is weighed by the user's (docs/recommendations.md#a-category-and-the-users-preferences).
+
 Each answer is computed for many keys at once (``*_many``: one value per key, or the exception that kept it):
 the plan executor asks for every parent of a plan node together; the strawberry resolvers ask for one.
 """
@@ -12,14 +15,16 @@ the plan executor asks for every parent of a plan node together; the strawberry 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gateway.domain.records import ProductRecord, Scored, UserRecord
 from gateway.domain.strategies import DEFAULT_STRATEGY, Strategy
 from gateway.errors import NotFound
 from loaders.batcher import Batcher
-from loaders.keys import RecommendationKey, TopKey
-from resolvers.arguments import top_limit
+from loaders.keys import MAX_TOP, RecommendationKey, TopKey
+from resolvers import preferences
+from resolvers.arguments import parse_id, top_limit
 from resolvers.info import Resolving
 from resolvers.lookup import user as user_by_id
 from resolvers.permissions import owner_or_admin, signed_in
@@ -38,18 +43,37 @@ async def popular_products(info: Resolving, limit: int) -> list[ProductRecord]:
     return [record for record in records if record is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What a recommendation list is asked for: how many, by which strategy, in which category (and its
+    subcategories; an id as the client sent it), weighed by the user's preferences or not."""
+
+    limit: int = 10
+    strategy: Strategy = DEFAULT_STRATEGY
+    category_id: str | None = None
+    use_preferences: bool = False
+
+
+DEFAULT = Wanted()
+
+
 async def recommendations_many(
-    info: Resolving, user_ids: Sequence[int], limit: int, strategy: Strategy = DEFAULT_STRATEGY
+    info: Resolving, user_ids: Sequence[int], wanted: Wanted = DEFAULT
 ) -> list[list[Scored] | BaseException]:
-    limit = top_limit(limit)
+    """Each user's list. With preferences, the strategy's best ``MAX_TOP`` are weighed (resolvers/preferences.py)
+    and the best ``limit`` of them answered."""
+    limit = top_limit(wanted.limit)
+    category = None if wanted.category_id is None else parse_id(wanted.category_id, "categoryId")
+    pool = MAX_TOP if wanted.use_preferences else limit
     loaders = info.context.loaders
+    strategy = wanted.strategy
     answers: list[Any] = await loaders.recommendations.get_many(
-        [RecommendationKey(u, limit, strategy) for u in user_ids]
+        [RecommendationKey(u, pool, strategy, category) for u in user_ids]
     )
     if strategy != "popular":  # the graph knows the user, this strategy found nothing new: the popular strategy's
         again = [i for i, answer in enumerate(answers) if answer == []]
         if again:
-            keys = [RecommendationKey(user_ids[i], limit, "popular") for i in again]
+            keys = [RecommendationKey(user_ids[i], pool, "popular", category) for i in again]
             for i, answer in zip(again, await loaders.recommendations.get_many(keys), strict=True):
                 answers[i] = answer
     empty = [i for i, answer in enumerate(answers) if not isinstance(answer, BaseException) and not answer]
@@ -61,25 +85,29 @@ async def recommendations_many(
                 answers[i] = user
             elif user is None:
                 answers[i] = NotFound(f"user {user_ids[i]} not found")
-            else:
+            elif answers[i] is None or category is None:  # an empty list in a category stays empty
                 if top is None:
-                    (top,) = await loaders.popular.get_many([limit])
+                    (top,) = await (
+                        loaders.popular.get_many([pool])
+                        if category is None
+                        else loaders.popular_in.get_many([TopKey(category, pool)])
+                    )
                 answers[i] = top
+    if wanted.use_preferences:
+        return await preferences.weighed(info, user_ids, answers, limit)
     return answers
 
 
-async def recommendations(
-    info: Resolving, user_id: int, limit: int, strategy: Strategy = DEFAULT_STRATEGY
-) -> list[Scored]:
-    return one(await recommendations_many(info, [user_id], limit, strategy))
+async def recommendations(info: Resolving, user_id: int, wanted: Wanted = DEFAULT) -> list[Scored]:
+    return one(await recommendations_many(info, [user_id], wanted))
 
 
-async def recommendations_for(info: Resolving, user_id: str, limit: int, strategy: Strategy) -> list[Scored]:
+async def recommendations_for(info: Resolving, user_id: str, wanted: Wanted) -> list[Scored]:
     """``Query.recommendations``: for a signed-in user, their own or (an admin) anyone's."""
     signed_in(info)
     user = await user_by_id(info, user_id)
     owner_or_admin(info, user.id, "the recommendations")
-    return await recommendations(info, user.id, limit, strategy)
+    return await recommendations(info, user.id, wanted)
 
 
 async def _records(loader: Batcher[int, T | None], lists: Sequence[Any]) -> list[list[T] | BaseException]:

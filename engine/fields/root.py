@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.fields.base import Args, Batch, Call, Each, Impl, Leaf, root
+from engine.fields.users import wanted
 from gateway.config import SourceName
 from resolvers import carts, graph, lookup, products
 
@@ -33,7 +34,7 @@ async def _order(call: Call, args: Args) -> Any:
 
 
 async def _recommendations(call: Call, args: Args) -> Any:
-    return await graph.recommendations_for(call, args["userId"], args["limit"], args["strategy"].strategy)
+    return await graph.recommendations_for(call, args["userId"], wanted(args))
 
 
 async def _popular(call: Call, args: Args) -> Any:

@@ -68,7 +68,12 @@ async def _carts(call: Call, ids: list[int], args: Args) -> list[Any]:
 
 
 async def _recommendations(call: Call, ids: list[int], args: Args) -> Any:
-    return await graph.recommendations_many(call, ids, args["limit"], args["strategy"].strategy)
+    return await graph.recommendations_many(call, ids, wanted(args))
+
+
+def wanted(args: Args) -> graph.Wanted:
+    """The arguments of ``recommendations`` (on Query and User) as graphql-core coerced them."""
+    return graph.Wanted(args["limit"], args["strategy"].strategy, args["categoryId"], args["usePreferences"])
 
 
 async def _similar(call: Call, ids: list[int], args: Args) -> Any:

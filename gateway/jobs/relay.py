@@ -1,5 +1,8 @@
 """The outbox relay: applies MySQL's outbox events to Neo4j and MongoDB, at least once, idempotently.
 
+A rating (``rating.upserted``) also brings its user's profile statistics along: the rating count and average are
+recomputed from MySQL once per round for every rater, and written to the profiles that exist.
+
 Each round claims a batch (a lease, no lock held while other stores are called: gateway/stores/mysql/outbox.py),
 applies the events, and marks them processed. A store that is down (SourceError) puts the event back with
 backoff, without counting an attempt: it is delayed, never parked. Any other failure is the event's own (a bad
@@ -26,6 +29,7 @@ from gateway.config import Settings
 from gateway.errors import SourceError
 from gateway.jobs import order_events
 from gateway.jobs.product_metrics import metrics_documents
+from gateway.jobs.profile_stats import rating_stats
 from gateway.stores import Sources
 from gateway.stores.mongo import projection as mongo_projection
 from gateway.stores.mongo.client import Document
@@ -63,6 +67,7 @@ class Deferred:
     ratings: list[dict[str, Any]] = field(default_factory=list)  # RATED edges to merge
     events: list[Document] = field(default_factory=list)
     metrics: set[int] = field(default_factory=set)
+    raters: set[int] = field(default_factory=set)  # users whose profile statistics are recomputed
     cached: set[tuple[str, int]] = field(default_factory=set)  # entity cache entries of derived data to drop
     published: list[order_events.StatusChange] = field(default_factory=list)  # once the event is marked processed
 
@@ -184,7 +189,12 @@ class Relay:
         if product_ids:
             docs = await metrics_documents(self.sources.mysql, product_ids)
             await mongo_projection.replace_metrics(self.sources.mongodb, self.timeout, docs)
+        raters = sorted({user for work in works for user in work.raters})
+        if raters:
+            stats = await rating_stats(self.sources.mysql, raters)
+            await mongo_projection.set_profile_stats(self.sources.mongodb, self.timeout, stats)
         dropped = {("product", pid) for pid in product_ids}.union(*(work.cached for work in works))
+        dropped.update(("user", user) for user in raters)
         await invalidate(self.sources, self.settings, sorted(dropped))
 
     async def _put_back(self, event: OutboxEvent, failure: BaseException, report: RoundReport) -> None:
@@ -261,6 +271,7 @@ class Relay:
             }
         )
         work.metrics.add(int(p["product_id"]))
+        work.raters.add(int(p["user_id"]))  # the profile's statistics, recomputed from MySQL
         work.cached.add(("recommendations", int(p["user_id"])))
         rate = {
             "user_id": int(p["user_id"]),
@@ -276,6 +287,7 @@ class Relay:
         await cypher.write(self.sources.neo4j, self.timeout, "user", [user_id], cypher.USER, user_id=user_id)
         profile = parse(UserProfile, {"_id": user_id, "preferences": p.get("preferences", {}), "stats": {}})
         await mongo_projection.ensure_profile(self.sources.mongodb, self.timeout, profile.to_mongo())
+        work.raters.add(user_id)  # ratings the relay applied before the profile existed count too
         work.cached.update({("user", user_id), ("recommendations", user_id)})
 
     async def _user_deleted(self, event: OutboxEvent, p: dict[str, Any], work: Deferred) -> None:

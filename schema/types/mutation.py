@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from schema.types.cart_mutations import CartMutations
 from schema.types.catalog_mutations import CatalogMutations
 from schema.types.order_mutations import OrderMutations
+from schema.types.profile_mutations import ProfileMutations
 from schema.types.sync import SyncMutations
 
-Mutation = merge_types("Mutation", (OrderMutations, CatalogMutations, CartMutations, SyncMutations))
+Mutation = merge_types("Mutation", (OrderMutations, CatalogMutations, ProfileMutations, CartMutations, SyncMutations))

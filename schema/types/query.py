@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from resolvers import graph, lookup
@@ -14,7 +16,7 @@ from schema.types.product_search import products
 from schema.types.products import Product
 from schema.types.recommendations import Recommendation
 from schema.types.sessions import current_session
-from schema.types.strategies import RecommendationStrategy
+from schema.types.strategies import CATEGORY_ID, USE_PREFERENCES, RecommendationStrategy
 from schema.types.sync import sync_status
 from schema.types.users import User
 
@@ -47,8 +49,11 @@ class Query:
         user_id: strawberry.ID,
         limit: int = 10,
         strategy: RecommendationStrategy = RecommendationStrategy.GRAPH,
+        category_id: Annotated[strawberry.ID | None, CATEGORY_ID] = None,
+        use_preferences: Annotated[bool, USE_PREFERENCES] = False,
     ) -> list[Recommendation] | None:
-        scored = await graph.recommendations_for(info, user_id, limit, strategy.strategy)
+        wanted = graph.Wanted(limit, strategy.strategy, category_id, use_preferences)
+        scored = await graph.recommendations_for(info, user_id, wanted)
         return [Recommendation.from_scored(s) for s in scored]
 
     @strawberry.field(description="The best-selling products (Neo4j), by units sold.")

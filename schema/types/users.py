@@ -12,7 +12,7 @@ from gateway.domain.records import UserRecord
 from resolvers import carts, events, graph, orders
 from resolvers.info import Info
 from resolvers.permissions import owner_or_admin
-from schema.types.strategies import RecommendationStrategy
+from schema.types.strategies import CATEGORY_ID, USE_PREFERENCES, RecommendationStrategy
 
 if TYPE_CHECKING:
     from schema.types.carts import Cart
@@ -23,9 +23,14 @@ if TYPE_CHECKING:
 
 @strawberry.type(description="Preferences and statistics kept in MongoDB.")
 class UserProfile:
-    favorite_genres: list[str]
-    preferences: JSON
-    stats: JSON
+    favorite_genres: list[str] = strawberry.field(description="preferences.genres (updateProfile).")
+    preferences: JSON = strawberry.field(
+        description="As stored: genres (category names) and category_ids (updateProfile); seeded profiles may hold "
+        "other keys."
+    )
+    stats: JSON = strawberry.field(
+        description="ratings (how many) and rating_avg, recomputed from MySQL by the relay after each rating."
+    )
 
 
 @strawberry.type(
@@ -101,12 +106,18 @@ class User:
 
     @strawberry.field(description="What to buy next (Neo4j), best first. Private: it reveals purchases.")
     async def recommendations(
-        self, info: Info, limit: int = 10, strategy: RecommendationStrategy = RecommendationStrategy.GRAPH
+        self,
+        info: Info,
+        limit: int = 10,
+        strategy: RecommendationStrategy = RecommendationStrategy.GRAPH,
+        category_id: Annotated[strawberry.ID | None, CATEGORY_ID] = None,
+        use_preferences: Annotated[bool, USE_PREFERENCES] = False,
     ) -> list[Annotated[Recommendation, strawberry.lazy("schema.types.recommendations")]] | None:
         from schema.types.recommendations import Recommendation
 
         owner_or_admin(info, self.key, "the recommendations")
-        scored = await graph.recommendations(info, self.key, limit, strategy.strategy)
+        wanted = graph.Wanted(limit, strategy.strategy, category_id, use_preferences)
+        scored = await graph.recommendations(info, self.key, wanted)
         return [Recommendation.from_scored(s) for s in scored]
 
     @strawberry.field(

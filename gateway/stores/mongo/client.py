@@ -44,7 +44,8 @@ class MongoSource:
         )
         # The read path: the configured read preference and read concern (a secondary may answer).
         self.db: AsyncDatabase[Document] = self.client[settings.mongo_database]
-        # What MongoDB owns (product attributes, the registry): read from the primary, so a writer reads it back.
+        # What mutations write to MongoDB (product attributes, the registry, profiles): read from the primary, so a
+        # writer reads it back.
         self.primary: AsyncDatabase[Document] = self.db.with_options(read_preference=ReadPreference.PRIMARY)
         # The relay's writes: acknowledged by the configured write concern.
         w: int | str = int(settings.mongo_write_concern) if settings.mongo_write_concern.isdigit() else "majority"

@@ -3,11 +3,11 @@ created when missing. Every write is an upsert or keyed by id, so a replay chang
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReplaceOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from gateway.stores.guard import guarded
@@ -73,6 +73,25 @@ async def ensure_profile(source: MongoSource, timeout: float, doc: Document) -> 
         operation="profile_upsert",
         keys=[doc["_id"]],
     )
+
+
+async def set_profile_stats(
+    source: MongoSource, timeout: float, stats: Mapping[int, Mapping[str, int | float | None]]
+) -> None:
+    """Set these statistics in each user's profile (a None value removes the field), one unordered bulk write. Only
+    profiles that exist: a user's profile is created by their ``user.registered`` event, which sets the statistics
+    too, so a rating applied before it is not lost."""
+    if not stats:
+        return
+    requests = []
+    for user_id, values in sorted(stats.items()):
+        update: dict[str, Any] = {}
+        if kept := {f"stats.{name}": value for name, value in values.items() if value is not None}:
+            update["$set"] = kept
+        if gone := {f"stats.{name}": "" for name, value in values.items() if value is None}:
+            update["$unset"] = gone
+        requests.append(UpdateOne({"_id": user_id}, update))
+    await _bulk(source, timeout, USER_PROFILES, requests, sorted(stats), "profile_stats_update")
 
 
 async def forget_product(source: MongoSource, timeout: float, product_id: int) -> None:

@@ -1,8 +1,9 @@
 """Batched MongoDB reads for the read path: each function is ONE find command (no getMore: the batch size
 covers every key), aligned to the keys asked for. Joins across stores happen in the gateway.
 
-Documents MongoDB owns (product attributes, the attribute registry) are read from the primary, so that a
-mutation's writer reads its write back; derived ones (metrics, profiles) follow ``GATEWAY_MONGO_READ_PREFERENCE``."""
+Documents mutations write (product attributes, the attribute registry, profiles: their preferences) are read from
+the primary, so that a mutation's writer reads its write back; derived ones (metrics) follow
+``GATEWAY_MONGO_READ_PREFERENCE``."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from gateway.stores.mongo.schema import ATTRIBUTE_REGISTRY, PRODUCT_ATTRIBUTES, 
 
 # Wide enough that every answer of a batch fits in the first reply (a batch is at most a few thousand keys).
 _BATCH = 100_000
-# Owned by MongoDB, written by mutations: always from the primary.
-_OWNED = frozenset({PRODUCT_ATTRIBUTES, ATTRIBUTE_REGISTRY})
+# Written by mutations (updateProfile sets a profile's preferences): always from the primary.
+_OWNED = frozenset({PRODUCT_ATTRIBUTES, ATTRIBUTE_REGISTRY, USER_PROFILES})
 
 
 async def _find(

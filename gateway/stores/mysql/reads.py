@@ -112,6 +112,12 @@ async def categories_by_id(source: MySQLSource, ids: Sequence[int]) -> list[Cate
     return [found.get(key) for key in ids]
 
 
+async def all_categories(source: MySQLSource) -> list[CategoryRecord]:
+    """The whole category tree (a few dozen rows): preferences are checked and matched against it."""
+    rows = await _tuples(source, "all_categories", (), f"{_CATEGORY} ORDER BY id")
+    return [CategoryRecord(*row) for row in rows]
+
+
 async def categories_by_product(source: MySQLSource, product_ids: Sequence[int]) -> list[list[CategoryRecord]]:
     sql = (
         "SELECT pc.product_id, c.id, c.name, c.parent_id FROM product_categories pc "
@@ -270,3 +276,18 @@ async def metric_inputs(
         deviation = round(float(row["deviation"]), 4) if row is not None else None
         result[key] = (average, int(row["n"]) if row is not None else 0, deviation, sold.get(key, 0))
     return result
+
+
+async def user_rating_inputs(source: MySQLSource, user_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """Per user: how many ratings they have and the sum of their stars (a profile's statistics), one statement."""
+    r = t.ratings
+    statement = (
+        select(r.c.user_id, func.count().label("n"), func.sum(r.c.rating).label("stars"))
+        .where(r.c.user_id.in_(user_ids))
+        .group_by(r.c.user_id)
+    )
+    found = {
+        row["user_id"]: (int(row["n"]), int(row["stars"]))
+        for row in await _rows(source, "user_rating_stats", user_ids, statement)
+    }
+    return {key: found.get(key, (0, 0)) for key in user_ids}

@@ -84,6 +84,12 @@ RETURN uid AS key, items
 """
 )
 
+
+def in_category(node: LiteralString) -> LiteralString:
+    """A condition on ``node`` (a Product): it is in the category ``$category`` or one of its subcategories."""
+    return "EXISTS { (" + node + ")-[:IN_CATEGORY]->(:Category)-[:SUBCATEGORY_OF*0..]->(:Category {id: $category}) }"
+
+
 POPULAR: LiteralString = """
 MATCH (p:Product)<-[e:PURCHASED]-(:User)
 WITH p, sum(e.qty) AS units, count(DISTINCT e.order_id) AS orders
@@ -142,6 +148,14 @@ def popular_reason(item: dict[str, Any]) -> str:
     return f"Popular: {item['units']} units sold in {item['orders']} orders"
 
 
-async def popular_products(source: Neo4jSource, *, limit: int) -> list[Scored]:
-    rows = await records(source, "popular_products", (), POPULAR, {"limit": limit})
+async def popular_products(source: Neo4jSource, *, limit: int, category: int | None = None) -> list[Scored]:
+    """The best sellers by units; with a category, those in it or in one of its subcategories."""
+    if category is None:
+        rows = await records(source, "popular_products", (), POPULAR, {"limit": limit})
+    else:
+        match = "MATCH (p:Product)<-[e:PURCHASED]-(:User)\n"
+        cypher = POPULAR.replace(match, match + "WHERE " + in_category("p") + "\n")
+        rows = await records(
+            source, "popular_products_in_category", (category,), cypher, {"limit": limit, "category": category}
+        )
     return [Scored(row["id"], float(row["units"]), popular_reason(row)) for row in rows]

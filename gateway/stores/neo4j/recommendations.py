@@ -22,6 +22,10 @@ users, answering per user the best ``limit`` products they have not interacted w
   overlap of the users who have them; long-term taste, no recency (the strategy before ``graph``).
 - ``popular``: the best-selling products (units), minus the user's own.
 
+With a category, each strategy keeps only the candidates in that category or one of its subcategories
+(``IN_CATEGORY``, then ``SUBCATEGORY_OF`` up to it), before the best ``limit`` are taken: the same query with one
+more condition on the candidates (``in_category``).
+
 The user's own products are left out by a list of them collected once per user, not by a pattern per candidate
 (NOT EXISTS cost about 75 relationship reads per candidate here: a third of GRAPH's time on MovieLens).
 
@@ -37,7 +41,7 @@ from typing import Any, LiteralString
 from gateway.domain.records import Scored
 from gateway.domain.strategies import DEFAULT_STRATEGY, Strategy
 from gateway.stores.neo4j.client import Neo4jSource
-from gateway.stores.neo4j.reads import NEIGHBOURS, RECOMMENDATIONS, per_key, popular_reason
+from gateway.stores.neo4j.reads import NEIGHBOURS, RECOMMENDATIONS, in_category, per_key, popular_reason
 
 RECENT = 20  # the user's latest products that find the neighbours (weights past 20 are below 0.1 %)
 HALF_LIFE = 2.0  # in ranks: the 3rd latest product counts half as much as the latest
@@ -110,6 +114,13 @@ def _neighbours_reason(item: dict[str, Any]) -> str:
     return f"Bought or rated by {item['people']} of the {NEIGHBOURS} customers whose purchases are most like yours"
 
 
+# The candidates' filter in each query, which a category extends.
+_CANDIDATES: dict[Strategy, tuple[LiteralString, LiteralString]] = {
+    "graph": ("WHERE NOT rec IN mine", "rec"),
+    "similar_users": ("WHERE NOT rec IN mine", "rec"),
+    "popular": ("WHERE NOT EXISTS { (u)-[:PURCHASED|RATED]->(p) }", "p"),
+}
+
 # strategy -> (the operation named in explain and traces, query, reason, extra parameters)
 _QUERIES: dict[Strategy, tuple[str, LiteralString, Callable[[dict[str, Any]], str], dict[str, Any]]] = {
     "graph": (
@@ -124,8 +135,18 @@ _QUERIES: dict[Strategy, tuple[str, LiteralString, Callable[[dict[str, Any]], st
 
 
 async def recommendations(
-    source: Neo4jSource, user_ids: Sequence[int], *, limit: int, strategy: Strategy = DEFAULT_STRATEGY
+    source: Neo4jSource,
+    user_ids: Sequence[int],
+    *,
+    limit: int,
+    strategy: Strategy = DEFAULT_STRATEGY,
+    category: int | None = None,
 ) -> list[list[Scored] | None]:
-    """Per user, the best ``limit`` products by ``strategy``, best first; None for a user the graph does not know."""
+    """Per user, the best ``limit`` products by ``strategy`` (in ``category`` or one of its subcategories, when
+    given), best first; None for a user the graph does not know."""
     operation, cypher, reason, params = _QUERIES[strategy]
+    if category is not None:
+        condition, node = _CANDIDATES[strategy]
+        cypher = cypher.replace(condition, condition + " AND " + in_category(node))
+        params = {**params, "category": category}
     return await per_key(source, operation, cypher, user_ids, reason, limit=limit, **params)

@@ -20,7 +20,7 @@ users, answering per user the best ``limit`` products they have not interacted w
   one: bench/quality.py.
 - ``similar_users``: the products of the users in ``User.similarUsers`` (most products in common), scored by the
   overlap of the users who have them; long-term taste, no recency (the strategy before ``graph``).
-- ``popular``: the best-selling products (units), minus the user's own.
+- ``popular``: the best-selling products (units, counted on the product nodes: popularity.py), minus the user's own.
 
 The user's own products are left out by a list of them collected once per user, not by a pattern per candidate
 (NOT EXISTS cost about 75 relationship reads per candidate here: a third of GRAPH's time on MovieLens).
@@ -82,10 +82,9 @@ RETURN uid AS key, items
 """
 
 POPULAR: LiteralString = """
-MATCH (p:Product)<-[e:PURCHASED]-(:User)
-WITH p, sum(e.qty) AS units, count(DISTINCT e.order_id) AS orders
-ORDER BY units DESC, p.id
-WITH collect({product: p, units: units, orders: orders}) AS ranked
+MATCH (p:Product) WHERE p.units > 0
+WITH p ORDER BY p.units DESC, p.id
+WITH collect({product: p, units: p.units, orders: p.orders}) AS ranked
 UNWIND $ids AS uid
 MATCH (u:User {id: uid})
 CALL (u, ranked) {

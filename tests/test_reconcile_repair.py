@@ -23,6 +23,7 @@ from gateway.stores.mysql import reads as mysql_reads
 from gateway.stores.mysql import tables as t
 from gateway.stores.neo4j import bulk as neo4j_bulk
 from tests.test_seeding import run_gateway
+from tests.writes.test_popularity import assert_counters_match_edges
 
 USER_ID = 23  # its node goes, with every RATED and PURCHASED edge it had
 RATER_ID = 100  # three of its RATED edges go
@@ -119,6 +120,9 @@ async def test_repair_mends_drift_of_every_kind_from_mysql(
             "UNWIND $keys AS k MATCH (:User)-[e:PURCHASED {order_id: k[0]}]->(:Product {id: k[1]}) DELETE e",
             keys=[list(k) for k in dropped_lines],
         )
+        await neo4j_bulk.run(  # and their counters wrong, as a lost write would leave them
+            sources.neo4j, "MATCH (p:Product) WHERE p.id IN $ids SET p.units = -1", ids=[p for _, p in dropped_lines]
+        )
         await neo4j_bulk.run(
             sources.neo4j,
             "MATCH (c:Category {id: $c}) CREATE (:Product {id: $p, title: 'stray'})-[:IN_CATEGORY]->(c)",
@@ -161,6 +165,8 @@ async def test_repair_mends_drift_of_every_kind_from_mysql(
         back = await edges_of(sources, "User", USER_ID)
         assert {other: dict(props)["rating"] for kind, _, other, props in back if kind == "RATED"} == rated
         assert {(dict(props)["order_id"], other) for kind, _, other, props in back if kind == "PURCHASED"} == bought
+        # The products whose purchases went and came back count them again (their nodes' counters, recomputed).
+        await assert_counters_match_edges(sources, sorted({p for _, p in bought | set(dropped_lines)}))
 
         # MongoDB: the metrics recomputed from MySQL, an empty attribute document, no stray profile.
         (avg, count, std, units), *_ = (await mysql_reads.metric_inputs(sources.mysql, [METRICS_OF])).values()

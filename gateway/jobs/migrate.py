@@ -15,6 +15,7 @@ from gateway.config import Settings
 from gateway.stores import Sources
 from gateway.stores.mongo.schema import ensure_collections
 from gateway.stores.mysql.client import create_database_if_missing
+from gateway.stores.neo4j import popularity
 from gateway.stores.neo4j.schema import ensure_constraints
 
 MIGRATIONS = Path(gateway.jobs.migrations.__file__).parent
@@ -44,4 +45,7 @@ def downgrade_mysql(settings: Settings, revision: str) -> None:
 async def ensure_document_and_graph_schema(sources: Sources) -> list[str]:
     created = await ensure_collections(sources.mongodb.db)
     created += await ensure_constraints(sources.neo4j.driver, sources.neo4j.database)
+    filled = await popularity.refresh(sources.neo4j, missing=True)  # a graph seeded before the counters existed
+    if filled:
+        created.append(f"Product.units and Product.orders of {filled} products")
     return created

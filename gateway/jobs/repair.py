@@ -34,6 +34,7 @@ from gateway.stores.mongo.schema import PRODUCT_ATTRIBUTES, PRODUCT_METRICS, USE
 from gateway.stores.mysql import bulk as mysql_bulk
 from gateway.stores.mysql import tables as t
 from gateway.stores.neo4j import bulk as neo4j_bulk
+from gateway.stores.neo4j import popularity
 
 CHUNK = 5000
 METRICS_CHUNK = 500  # per-product aggregates over ratings and order lines: smaller statements
@@ -123,6 +124,8 @@ class Repairer:
             if (c := by_shape.get(shape)) and c.missing:
                 for keys in _chunks(list(c.missing), self.chunk):
                     mends[c.name][0] += await neo4j_bulk.merge(neo, shape, await rows_for[shape](keys))
+        if any(shape in by_shape for shape in ("PURCHASED", "User", "Product")):
+            await popularity.refresh(neo)  # purchases came or went: every product's units and orders again
 
     async def _categories(self, keys: Sequence[Any]) -> list[Row]:
         return await mysql_bulk.rows_by_key(

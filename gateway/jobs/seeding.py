@@ -39,6 +39,7 @@ from gateway.stores.mysql import bulk as mysql_bulk
 from gateway.stores.mysql import tables as t
 from gateway.stores.mysql.bulk import Table
 from gateway.stores.neo4j import bulk as neo4j_bulk
+from gateway.stores.neo4j import popularity
 
 Row = dict[str, Any]
 
@@ -102,7 +103,13 @@ class Seeder:
         await self._mongodb(dataset, report)
         if graph:
             await self._neo4j(dataset, report)
-            if any(x.written for x in report.tallies if x.store == "neo4j"):
+            wrote = any(x.written for x in report.tallies if x.store == "neo4j")
+            if wrote:  # units and orders of every product this dataset holds or sold
+                sold = {p.id for p in dataset.products} | {i.product_id for o in dataset.orders for i in o.items}
+                await popularity.refresh(self.sources.neo4j, sorted(sold))
+            else:  # a graph seeded before the counters existed
+                await popularity.refresh(self.sources.neo4j, missing=True)
+            if wrote:
                 report.warmed = await warm(self.sources, "neo4j")  # the graph changed: plan its reads now
         return report
 

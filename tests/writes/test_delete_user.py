@@ -27,6 +27,7 @@ from tests.services import services
 from tests.writes.conftest import OTHER_ID, PRODUCT_ID
 from tests.writes.test_catalog import REGISTER, codes, graph
 from tests.writes.test_orders import CREATE, line, order
+from tests.writes.test_popularity import counters
 from tests.writes.test_relay import FAST
 
 DELETE = "mutation ($id: ID!) { deleteUser(id: $id) }"
@@ -147,6 +148,8 @@ async def test_delete_user_forgets_in_every_store_and_orders_keep_their_totals(
     report = await Relay(sources, FAST).drain()
     assert report.parked == []
     await assert_forgotten_everywhere(sources, settings, customer)
+    # The products the user had bought count their purchase no more (the node's counters, popularity.py).
+    assert await counters(sources, [PRODUCT_ID]) == {PRODUCT_ID: ([0, 0], [0, 0])}
 
 
 async def test_a_token_minted_before_delete_user_writes_nothing_afterwards(

@@ -10,6 +10,7 @@ from typing import Any, LiteralString
 from neo4j import WRITE_ACCESS
 
 from gateway.stores.guard import guarded
+from gateway.stores.neo4j import popularity
 from gateway.stores.neo4j.client import DRIVER_ERRORS, Neo4jSource
 
 # Every order, cancellation and rating of a relay round at once (rows in outbox order).
@@ -23,7 +24,8 @@ SET e.qty = line[1], e.at = o.at
 """
 UNPURCHASED: LiteralString = """
 UNWIND $order_ids AS order_id
-MATCH (:User)-[e:PURCHASED {order_id: order_id}]->(:Product) DELETE e
+MATCH (:User)-[e:PURCHASED {order_id: order_id}]->(p:Product) DELETE e
+RETURN DISTINCT p.id AS product_id
 """
 RATED: LiteralString = """
 UNWIND $ratings AS r
@@ -31,7 +33,17 @@ MERGE (u:User {id: r.user_id}) MERGE (p:Product {id: r.product_id})
 MERGE (u)-[e:RATED]->(p) SET e.rating = r.rating, e.at = r.at
 """
 USER: LiteralString = "MERGE (:User {id: $user_id})"
-NO_USER: LiteralString = "MATCH (u:User {id: $user_id}) DETACH DELETE u"
+# The products the user had bought sold less: their counters (popularity.py) are recomputed in the same statement.
+NO_USER: LiteralString = (
+    """
+MATCH (u:User {id: $user_id})
+OPTIONAL MATCH (u)-[:PURCHASED]->(p:Product)
+WITH u, collect(DISTINCT p.id) AS bought
+DETACH DELETE u
+WITH bought
+UNWIND bought AS pid"""
+    + popularity.COUNTERS
+)
 PRODUCT: LiteralString = """
 MERGE (p:Product {id: $product_id}) SET p.title = $title
 WITH p
@@ -69,9 +81,14 @@ async def write_round(
             ) as session,
             await session.begin_transaction() as tx,
         ):
+            sold = [line[0] for order in orders for line in order["lines"]]
             for cypher, name, rows in steps:
                 if rows:
-                    await (await tx.run(cypher, {name: list(rows)})).consume()
+                    result = await tx.run(cypher, {name: list(rows)})
+                    if cypher is UNPURCHASED:
+                        sold += [record["product_id"] async for record in result]
+                    await result.consume()
+            await popularity.refresh_in(tx, sold)  # their units and orders, from their edges
             await tx.commit()
 
     keys = [o["order_id"] for o in orders] + list(cancelled) + [r["product_id"] for r in ratings]

@@ -90,12 +90,14 @@ def in_category(node: LiteralString) -> LiteralString:
     return "EXISTS { (" + node + ")-[:IN_CATEGORY]->(:Category)-[:SUBCATEGORY_OF*0..]->(:Category {id: $category}) }"
 
 
-POPULAR: LiteralString = """
-MATCH (p:Product)<-[e:PURCHASED]-(:User)
-WITH p, sum(e.qty) AS units, count(DISTINCT e.order_id) AS orders
-ORDER BY units DESC, p.id LIMIT $limit
-RETURN p.id AS id, units, orders
+# The best sellers, from the counters kept on the product nodes (popularity.py); in a category, or not.
+_SOLD: LiteralString = "\nMATCH (p:Product) WHERE p.units > 0"
+_BY_UNITS: LiteralString = """
+WITH p ORDER BY p.units DESC, p.id LIMIT $limit
+RETURN p.id AS id, p.units AS units, p.orders AS orders
 """
+POPULAR: LiteralString = _SOLD + _BY_UNITS
+POPULAR_IN_CATEGORY: LiteralString = _SOLD + " AND " + in_category("p") + _BY_UNITS
 
 
 async def records(
@@ -153,9 +155,11 @@ async def popular_products(source: Neo4jSource, *, limit: int, category: int | N
     if category is None:
         rows = await records(source, "popular_products", (), POPULAR, {"limit": limit})
     else:
-        match = "MATCH (p:Product)<-[e:PURCHASED]-(:User)\n"
-        cypher = POPULAR.replace(match, match + "WHERE " + in_category("p") + "\n")
         rows = await records(
-            source, "popular_products_in_category", (category,), cypher, {"limit": limit, "category": category}
+            source,
+            "popular_products_in_category",
+            (category,),
+            POPULAR_IN_CATEGORY,
+            {"limit": limit, "category": category},
         )
     return [Scored(row["id"], float(row["units"]), popular_reason(row)) for row in rows]

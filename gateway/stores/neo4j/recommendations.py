@@ -20,7 +20,7 @@ users, answering per user the best ``limit`` products they have not interacted w
   one: bench/quality.py.
 - ``similar_users``: the products of the users in ``User.similarUsers`` (most products in common), scored by the
   overlap of the users who have them; long-term taste, no recency (the strategy before ``graph``).
-- ``popular``: the best-selling products (units), minus the user's own.
+- ``popular``: the best-selling products (units, counted on the product nodes: popularity.py), minus the user's own.
 
 With a category, each strategy keeps only the candidates in that category or one of its subcategories
 (``IN_CATEGORY``, then ``SUBCATEGORY_OF`` up to it), before the best ``limit`` are taken: the same query with one
@@ -86,10 +86,9 @@ RETURN uid AS key, items
 """
 
 POPULAR: LiteralString = """
-MATCH (p:Product)<-[e:PURCHASED]-(:User)
-WITH p, sum(e.qty) AS units, count(DISTINCT e.order_id) AS orders
-ORDER BY units DESC, p.id
-WITH collect({product: p, units: units, orders: orders}) AS ranked
+MATCH (p:Product) WHERE p.units > 0
+WITH p ORDER BY p.units DESC, p.id
+WITH collect({product: p, units: p.units, orders: p.orders}) AS ranked
 UNWIND $ids AS uid
 MATCH (u:User {id: uid})
 CALL (u, ranked) {
@@ -147,6 +146,8 @@ async def recommendations(
     operation, cypher, reason, params = _QUERIES[strategy]
     if category is not None:
         condition, node = _CANDIDATES[strategy]
+        if cypher.count(condition) != 1:  # the query changed: a category must never be dropped silently
+            raise RuntimeError(f"the {strategy} query has no single candidates' filter {condition!r}")
         cypher = cypher.replace(condition, condition + " AND " + in_category(node))
         params = {**params, "category": category}
     return await per_key(source, operation, cypher, user_ids, reason, limit=limit, **params)

@@ -1,4 +1,5 @@
-"""Neo4j uniqueness constraints: (:User {id}), (:Product {id}), (:Category {id}) (each also backs an index)."""
+"""Neo4j uniqueness constraints: (:User {id}), (:Product {id}), (:Category {id}) (each also backs an index), and
+the range index on :Product(units) that orders the popular products."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ async def ensure_constraints(driver: AsyncDriver, database: str) -> list[str]:
         )
         if summary.summary.counters.constraints_added:
             created.append(name)
+    summary = await driver.execute_query(  # the popular products' order (popularity.py)
+        "CREATE INDEX product_units IF NOT EXISTS FOR (p:Product) ON (p.units)",
+        database_=database,
+        routing_=RoutingControl.WRITE,
+    )
+    if summary.summary.counters.indexes_added:
+        created.append("product_units")
     return created
 
 
